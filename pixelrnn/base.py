@@ -1,0 +1,156 @@
+"""What every model shares: input checks, the logits layout, the exact log-likelihood.
+
+A model is an autoregressive distribution over integer images ``LongTensor[B, C, H, W]``
+with values in ``[0, levels)``. Its ``forward`` returns logits ``[B, levels, C, H, W]``:
+the conditional distribution of every sub-pixel given the sub-pixels before it in the
+model's generation order (raster order, and R before G before B inside a pixel, for all
+models but the multi-scale one, which has its own order: see :meth:`generation_order`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .hub import HubMixin
+from .layers import PixelConv
+
+
+class PixelModel(HubMixin, nn.Module):
+    """Base class of the models; subclasses implement :meth:`network` and :meth:`new_cache`."""
+
+    #: The name under which :func:`pixelrnn.build_model` knows the model.
+    name: str = ""
+
+    def __init__(self, image_shape: tuple[int, int, int], levels: int):
+        super().__init__()
+        if len(tuple(image_shape)) != 3:
+            raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
+        c, h, w = (int(s) for s in image_shape)
+        if c not in (1, 3):
+            raise ValueError(f"image_shape has C={c} channels; PixelRNN models take C=1 (greyscale) or C=3 (RGB)")
+        if h < 1 or w < 1:
+            raise ValueError(f"image_shape {image_shape!r} has an empty side")
+        if not 2 <= int(levels) <= 256:
+            raise ValueError(f"levels must be between 2 (binary) and 256 (8-bit), got {levels}")
+        self.image_shape = (c, h, w)
+        self.levels = int(levels)
+        self.colors = c
+        #: Filled in by :func:`pixelrnn.build_model`: everything needed to build the model again.
+        self.config: dict = {}
+
+    # ------------------------------------------------------------------ inputs
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless ``x`` is an integer image batch this model can score."""
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"expected a torch.LongTensor [B, C, H, W], got {type(x).__name__}")
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise ValueError(
+                f"expected integer pixel values in [0, {self.levels}) (e.g. a torch.long tensor), got dtype {x.dtype}; "
+                f"quantize float images first, e.g. (x * {self.levels - 1}).round().long()"
+            )
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"expected a batch of shape [B, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}"
+            )
+        # The range check reads values back from the device: skip it inside torch.compile,
+        # where it would break the graph (the checked, uncompiled call paths still run it).
+        if torch.compiler.is_compiling():
+            return
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.levels):
+            raise ValueError(
+                f"pixel values must lie in [0, {self.levels}), got values in [{int(x.min())}, {int(x.max())}]"
+            )
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer values ``[0, levels)`` to floats in ``[-1, 1]``, same shape."""
+        return x.to(self.dtype_for_input) * (2.0 / (self.levels - 1)) - 1.0
+
+    @property
+    def dtype_for_input(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ------------------------------------------------------------------ forward
+    def network(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Embedded image ``[B, C, H, W]`` -> colour-major logits ``[B, C * levels, H, W]``."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """``LongTensor[B, C, H, W]`` -> logits ``[B, levels, C, H, W]``.
+
+        ``cond`` (``[B, cond_channels, H, W]``) is an optional conditioning map, used by
+        the multi-scale model's conditional network.
+        """
+        self.check_input(x)
+        c, h, w = self.image_shape
+        out = self.network(self.embed(x), cond)
+        return out.view(x.shape[0], c, self.levels, h, w).transpose(1, 2)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact log-likelihood of each image in nats: ``Tensor[B]``."""
+        # At least float32: half-precision log-softmax over 256 values loses the likelihood.
+        logits = self(x)
+        log_probs = torch.log_softmax(logits, dim=1, dtype=torch.promote_types(logits.dtype, torch.float32))
+        return log_probs.gather(1, x.unsqueeze(1)).squeeze(1).flatten(1).sum(1)
+
+    # ------------------------------------------------------------------ generation
+    def generation_order(self) -> torch.Tensor:
+        """Rank of each sub-pixel in the generation order: ``LongTensor[C, H, W]``.
+
+        Raster order, colours inside a pixel: rank ``(i * W + j) * C + c``.
+        """
+        c, h, w = self.image_shape
+        return torch.arange(c * h * w).view(h, w, c).permute(2, 0, 1).contiguous()
+
+    def sampling_stages(self, image: torch.Tensor, unknown: torch.Tensor):
+        """The stages in which cached sampling fills ``image`` ``[n, C, H, W]`` in place.
+
+        Yields ``(model, cond, stage_image, stage_unknown, stride)``: a model to step through
+        in raster order with ``model.new_cache(n, cond)``, the (view of the) image it fills,
+        its ``[h, w]`` mask of pixels to sample, and the stride that maps its pixel ``(i, j)``
+        to ``(i * stride, j * stride)`` of ``image``. One stage for raster-order models.
+        """
+        yield self, None, image, unknown, 1
+
+    def new_cache(self, batch: int, cond: torch.Tensor | None = None):
+        """A :class:`Cache` for sampling ``batch`` images one pixel at a time."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"image_shape={self.image_shape}, levels={self.levels}"
+
+
+class Cache:
+    """Incremental evaluation of a model, one pixel at a time, in raster order.
+
+    ``step(x, i, j)`` returns the logits ``[B, levels, C]`` of pixel ``(i, j)`` given the
+    current image ``x`` (``LongTensor[B, C, H, W]``), reading only sub-pixels before
+    ``(i, j)`` and the colours of ``(i, j)`` that its masks allow. It must be called for
+    every pixel in raster order; calling it again for the same pixel (after sampling
+    another colour of it) recomputes that pixel. The state kept for a pixel is final after
+    the last call, because no feature of pixel ``(i, j)`` depends on its last colour.
+    """
+
+    def __init__(self, model: PixelModel):
+        self.model = model
+        self.pixel_convs = {
+            module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))
+        }
+
+    def conv(self, module: nn.Module) -> PixelConv:
+        """The one-pixel form of one of the model's convolutions."""
+        return self.pixel_convs[module]
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels, C]``."""
+        head = self.model.head
+        out = self.conv(head.logits)(F.relu(self.conv(head.hidden)(F.relu(features))))
+        return out.view(out.shape[0], self.model.colors, self.model.levels).transpose(1, 2)
+
+    def step(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        raise NotImplementedError

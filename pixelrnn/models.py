@@ -1,0 +1,80 @@
+"""The model registry: names, presets and :func:`build_model`."""
+
+from __future__ import annotations
+
+import inspect
+
+from .base import PixelModel
+from .diagonal_bilstm import DiagonalBiLSTM
+from .gated_pixelcnn import GatedPixelCNN
+from .multiscale import MultiScalePixelRNN
+from .pixelcnn import PixelCNN
+from .row_lstm import RowLSTM
+
+_CLASSES = {cls.name: cls for cls in (PixelCNN, RowLSTM, DiagonalBiLSTM, GatedPixelCNN, MultiScalePixelRNN)}
+
+#: The names :func:`build_model` accepts.
+MODELS = tuple(_CLASSES)
+
+#: Hyper-parameters by preset and model. ``small`` trains on a laptop CPU in minutes to hours;
+#: ``paper`` is the CIFAR-10 configuration of the PixelRNN paper (table 5 and section 5) and,
+#: for the Gated PixelCNN, of van den Oord et al. 2016b; ``paper_mnist`` the binarized-MNIST
+#: Diagonal BiLSTM (7 layers, h = 16).
+PRESETS: dict[str, dict[str, dict]] = {
+    "small": {
+        "pixelcnn": dict(hidden=64, layers=5, out_hidden=128),
+        "row_lstm": dict(hidden=32, layers=3, out_hidden=128),
+        "diagonal_bilstm": dict(hidden=32, layers=2, out_hidden=128),
+        "gated_pixelcnn": dict(hidden=48, layers=5, out_hidden=128),
+        "multiscale": dict(base="row_lstm", hidden=32, layers=2, out_hidden=128, cond_channels=32),
+    },
+    "paper": {
+        # PixelCNN: 15 residual blocks with 2h = 256 feature maps, 1024 output feature maps.
+        "pixelcnn": dict(hidden=256, layers=15, out_hidden=1024),
+        "row_lstm": dict(hidden=128, layers=12, out_hidden=1024),
+        "diagonal_bilstm": dict(hidden=128, layers=12, out_hidden=1024),
+        "gated_pixelcnn": dict(hidden=384, layers=20, out_hidden=1024, kernel=5),
+        "multiscale": dict(base="diagonal_bilstm", hidden=128, layers=12, out_hidden=1024, cond_channels=128),
+    },
+    "paper_mnist": {
+        "diagonal_bilstm": dict(hidden=16, layers=7, out_hidden=32),
+    },
+}
+
+
+def build_model(name: str, image_shape, levels: int = 256, preset: str | None = None, **hparams) -> PixelModel:
+    """Build model ``name`` for images of ``image_shape = (C, H, W)`` with ``levels`` values per sub-pixel.
+
+    ``preset`` (a key of :data:`PRESETS`) supplies hyper-parameters; ``hparams`` override them.
+    The returned model's ``config`` holds the name (key ``"model"``) and every argument,
+    defaults included: ``build_model(config["model"], **rest)`` builds the same architecture.
+    """
+    if name not in _CLASSES:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+    cls = _CLASSES[name]
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
+        if name not in PRESETS[preset]:
+            has = [p for p in PRESETS if name in PRESETS[p]]
+            raise ValueError(f"preset {preset!r} has no configuration for {name!r}; its presets: {', '.join(has)}")
+        hparams = {**PRESETS[preset][name], **hparams}
+    signature = inspect.signature(cls.__init__)
+    unknown = sorted(set(hparams) - set(signature.parameters) - {"self"})
+    if unknown:
+        accepted = [p for p in signature.parameters if p not in ("self", "image_shape", "levels")]
+        raise ValueError(f"{name} does not take {', '.join(unknown)}; its hyper-parameters: {', '.join(accepted)}")
+    for key in ("hidden", "layers", "out_hidden", "kernel", "factor", "cond_channels"):
+        value = hparams.get(key)
+        least = 0 if key == "cond_channels" and name != "multiscale" else 1
+        if value is not None and (not isinstance(value, int) or value < least):
+            raise ValueError(f"{name}: {key} must be an integer >= {least}, got {value!r}")
+    if hparams.get("kernel", 1) % 2 == 0:
+        raise ValueError(f"{name}: kernel must be odd (it is centred on the pixel), got {hparams['kernel']}")
+    model = cls(image_shape, levels, **hparams)
+    bound = signature.bind(None, image_shape, levels, **hparams)
+    bound.apply_defaults()
+    config = {k: v for k, v in bound.arguments.items() if k != "self"}
+    config["image_shape"] = list(model.image_shape)
+    model.config = {"model": name, **config}
+    return model

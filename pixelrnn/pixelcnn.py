@@ -1,0 +1,77 @@
+"""PixelCNN (paper section 3.3): a stack of masked convolutions.
+
+A 7x7 mask-A convolution, residual blocks of 1x1 -> 3x3 -> 1x1 mask-B convolutions
+(the paper's figure 5, left), and the shared output head. Every layer sees only the
+pixels above and to the left within its kernel, so the receptive field grows by one
+row upward and ``kernel // 2`` columns sideways per layer, and it never covers the
+pixels up and to the right beyond that cone: the famous blind spot.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import Cache, PixelModel
+from .layers import MaskedConv2d, OutputHead, image_window, pad_like
+
+
+class ResidualBlock(nn.Module):
+    """``x + expand(relu(conv(relu(reduce(relu(x))))))`` with mask-B convolutions; ``[B, h, H, W]``."""
+
+    def __init__(self, hidden: int, colors: int, kernel: int):
+        super().__init__()
+        half = max(hidden // 2, colors)
+        self.reduce = MaskedConv2d(hidden, half, 1, "B", colors)
+        self.conv = MaskedConv2d(half, half, kernel, "B", colors)
+        self.expand = MaskedConv2d(half, hidden, 1, "B", colors)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(F.relu(self.reduce(F.relu(x))))
+        return x + self.expand(F.relu(y))
+
+
+class PixelCNN(PixelModel):
+    """PixelCNN with ``layers`` residual blocks of width ``hidden``."""
+
+    name = "pixelcnn"
+
+    def __init__(self, image_shape, levels, hidden: int = 64, layers: int = 6, out_hidden: int = 128, kernel: int = 3):
+        super().__init__(image_shape, levels)
+        c = self.colors
+        self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)
+        self.blocks = nn.ModuleList(ResidualBlock(hidden, c, kernel) for _ in range(layers))
+        self.head = OutputHead(hidden, out_hidden, c, levels)
+
+    def network(self, x, cond=None):
+        features = self.input_conv(x)
+        for block in self.blocks:
+            features = block(features)
+        return self.head(features)
+
+    def new_cache(self, batch, cond=None):
+        return PixelCNNCache(self, batch)
+
+
+class PixelCNNCache(Cache):
+    """Per layer, the zero-padded input of its spatial convolution; a pixel computes each layer once.
+
+    This is the idea of Fast PixelCNN++ (Ramachandran et al. 2017) at pixel granularity:
+    each layer's output at ``(i, j)`` needs only that layer's inputs in a window ending at
+    ``(i, j)``, which earlier steps have already stored.
+    """
+
+    def __init__(self, model: PixelCNN, batch: int):
+        super().__init__(model)
+        c, h, w = model.image_shape
+        self.conv_inputs = [pad_like(b.conv, torch.zeros(batch, b.conv.in_channels, h, w, device=model.device)) for b in model.blocks]
+
+    def step(self, x, i, j):
+        m, conv = self.model, self.conv
+        features = conv(m.input_conv).at(image_window(x, m.embed, i, j, m.input_conv.padding), 0, 0)
+        for block, buffer in zip(m.blocks, self.conv_inputs):
+            ph, pw = block.conv.padding
+            buffer[:, :, i + ph, j + pw] = F.relu(conv(block.reduce)(F.relu(features)))
+            features = features + conv(block.expand)(F.relu(conv(block.conv).at(buffer, i, j)))
+        return self.head(features)

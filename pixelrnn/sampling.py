@@ -1,0 +1,209 @@
+"""Sampling, completion and the step-by-step view of generation, for every model.
+
+Every model is sampled one sub-pixel at a time in its generation order. The reference
+sampler (``cached=False``) runs the whole network for each sub-pixel: ``C*H*W`` forward
+passes of ``O(H*W)`` each. The cached sampler steps the model's :class:`~pixelrnn.base.Cache`
+through the pixels in raster order, computing each layer once per pixel (recomputing the
+pixel once per colour), which costs ``O(H*W)`` in all.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from .base import PixelModel
+
+
+@dataclass
+class Step:
+    """One sampled sub-pixel of :func:`generate`."""
+
+    #: ``(c, i, j)``: colour, row, column of the sub-pixel just sampled.
+    position: tuple[int, int, int]
+    #: ``Tensor[n, levels]``: the distribution it was drawn from (after temperature).
+    probs: torch.Tensor
+    #: ``LongTensor[n]``: the values drawn.
+    value: torch.Tensor
+    #: ``LongTensor[n, C, H, W]``: the image so far (the sampler's own buffer: clone to keep it).
+    image: torch.Tensor
+
+
+@dataclass
+class Completions:
+    """The result of :func:`complete`, best first."""
+
+    #: ``LongTensor[k, C, H, W]``.
+    images: torch.Tensor
+    #: ``Tensor[k]``: exact log-likelihood of each whole image, in nats.
+    log_probs: torch.Tensor
+
+
+def generate(
+    model: PixelModel,
+    n: int = 1,
+    image: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    seed: int | None = None,
+    cached: bool = True,
+) -> Iterator[Step]:
+    """Sample ``n`` images sub-pixel by sub-pixel, yielding a :class:`Step` for each.
+
+    ``image`` (``[C, H, W]`` or ``[n, C, H, W]`` integers in ``[0, levels)``) and ``mask``
+    (bool ``[H, W]``, True = unknown) make a completion: known pixels are kept and
+    condition everything after them; unknown ones are sampled. Without an image, all
+    pixels are sampled.
+    """
+    canvas, unknown = _prepare(model, n, image, mask, temperature)
+    return _generate(model, canvas, unknown, temperature, seed, cached)
+
+
+def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True):
+    """``n`` samples (or completions, see :func:`generate`): ``LongTensor[n, C, H, W]``."""
+    canvas, unknown = _prepare(model, n, image, mask, temperature)
+    for _ in _generate(model, canvas, unknown, temperature, seed, cached):
+        pass
+    return canvas
+
+
+# As a decorator, no_grad switches grad mode off only while the generator runs, in
+# whichever thread resumes it; a `with` block inside would leak its state to the caller
+# at every yield and leave autograd off if the caller never finishes the generator.
+@torch.no_grad()
+def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[Step]:
+    """Fill ``canvas`` in place where ``unknown``, yielding each step."""
+    generator = torch.Generator(device=canvas.device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed))
+    was_training = model.training
+    model.eval()
+    try:
+        steps = _cached_steps if cached else _reference_steps
+        yield from steps(model, canvas, unknown, temperature, generator)
+    finally:
+        model.train(was_training)
+
+
+def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.0, seed=None) -> Completions:
+    """Best-of-``k`` completion of the ``mask``-ed part of ``image``.
+
+    Draws ``k`` completions in one batch and ranks them by the exact log-likelihood of the
+    whole image. That score includes the known pixels below and to the right of the hole,
+    which the sampler could not see when it filled the hole: the best completion is the
+    one that also fits what comes after it.
+    """
+    if mask is None:
+        raise ValueError("complete() needs a mask: bool [H, W], True = the pixels to fill in")
+    images = sample(model, k, image, mask, temperature, seed)
+    with torch.no_grad():
+        log_probs = model.log_prob(images)
+    order = log_probs.argsort(descending=True)
+    return Completions(images[order], log_probs[order])
+
+
+def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Generator):
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    value = torch.multinomial(probs, 1, generator=generator)[:, 0]
+    return probs, value
+
+
+def _cached_steps(model, canvas, unknown, temperature, generator):
+    """Raster order through each of the model's sampling stages, one :class:`Cache` each."""
+    colors = model.colors
+    for stage_model, cond, image, stage_unknown, stride in model.sampling_stages(canvas, unknown):
+        todo = stage_unknown.nonzero()
+        if len(todo) == 0:
+            continue
+        last_i, last_j = todo[-1].tolist()
+        cache = stage_model.new_cache(canvas.shape[0], cond)
+        w = stage_model.image_shape[2]
+        for i in range(last_i + 1):
+            for j in range(w if i < last_i else last_j + 1):
+                if not stage_unknown[i, j]:
+                    cache.step(image, i, j)
+                    continue
+                for c in range(colors):
+                    probs, value = _sample_value(cache.step(image, i, j)[:, :, c], temperature, generator)
+                    image[:, c, i, j] = value
+                    yield Step((c, i * stride, j * stride), probs, value, canvas)
+
+
+def _reference_steps(model, canvas, unknown, temperature, generator):
+    """One full forward pass per sub-pixel, in the model's generation order."""
+    _, h, w = model.image_shape
+    order = model.generation_order().flatten().argsort()
+    for flat in order.tolist():
+        c, rest = divmod(flat, h * w)
+        i, j = divmod(rest, w)
+        if not unknown[i, j]:
+            continue
+        probs, value = _sample_value(model(canvas)[:, :, c, i, j], temperature, generator)
+        canvas[:, c, i, j] = value
+        yield Step((c, i, j), probs, value, canvas)
+
+
+def _prepare(model: PixelModel, n: int, image, mask, temperature: float):
+    """Check the arguments; return a fresh canvas ``LongTensor[n, C, H, W]`` and mask ``BoolTensor[H, W]``."""
+    if not isinstance(model, PixelModel):
+        raise ValueError(f"expected a pixelrnn model, got {type(model).__name__}")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    c, h, w = model.image_shape
+    device = model.device
+    if image is None:
+        if mask is not None:
+            raise ValueError("a mask needs an image to complete: pass image= as well")
+        return torch.zeros(n, c, h, w, dtype=torch.long, device=device), torch.ones(h, w, dtype=torch.bool, device=device)
+    image = _as_image_batch(model, image)
+    if image.shape[0] not in (1, n):
+        raise ValueError(f"image has a batch of {image.shape[0]}, but n={n}: pass one image or n images")
+    if mask is None:
+        raise ValueError("an image needs a mask: bool [H, W], True = the pixels to sample")
+    mask = torch.as_tensor(mask, device=device)
+    if mask.shape != (h, w):
+        raise ValueError(f"mask must have shape [{h}, {w}] (the image's H, W), got {list(mask.shape)}")
+    if mask.dtype != torch.bool:
+        raise ValueError(f"mask must be a bool tensor (True = unknown), got dtype {mask.dtype}")
+    return image.expand(n, c, h, w).clone().to(device), mask
+
+
+def _as_image_batch(model: PixelModel, image) -> torch.Tensor:
+    """An image or batch in any of the accepted forms -> ``LongTensor[b, C, H, W]`` for ``model``."""
+    c, h, w = model.image_shape
+    image = torch.as_tensor(image)
+    if image.is_floating_point():
+        raise ValueError(
+            f"image must hold integers in [0, {model.levels}), got dtype {image.dtype}; "
+            f"quantize it first, e.g. (x * {model.levels - 1}).round().long()"
+        )
+    if image.dim() == 2:
+        image = image[None]
+    if image.dim() == 3:
+        image = image[None]
+    if image.dim() != 4:
+        raise ValueError(f"image must be [C, H, W] or [n, C, H, W], got shape {list(image.shape)}")
+    if tuple(image.shape[2:]) != (h, w):
+        raise ValueError(f"image is {image.shape[2]}x{image.shape[3]} but the model takes {h}x{w}: resize or crop it first")
+    if image.numel() and (int(image.min()) < 0 or int(image.max()) >= model.levels):
+        raise ValueError(
+            f"image values must lie in [0, {model.levels}) for this model, got [{int(image.min())}, {int(image.max())}]"
+        )
+    image = image.long()
+    if image.shape[1] == c:
+        return image
+    if image.shape[1] == 1 and c == 3:
+        warnings.warn("greyscale image given to an RGB model: repeating the grey channel as R, G and B", stacklevel=3)
+        return image.expand(-1, 3, -1, -1)
+    if image.shape[1] == 3 and c == 1:
+        warnings.warn("RGB image given to a greyscale model: converting it to luminance (ITU-R 601)", stacklevel=3)
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        return (image.float() * weights).sum(1, keepdim=True).round().long().clamp(0, model.levels - 1)
+    raise ValueError(f"image has {image.shape[1]} channels; expected {c} (or 1 or 3, which are converted)")

@@ -1,0 +1,153 @@
+"""Sampling: cached sampling is exact, completions keep what is known, arguments are checked."""
+
+import math
+
+import pytest
+import torch
+
+import pixelrnn
+
+SHAPES = [(1, 6, 5), (3, 5, 4)]
+
+
+def tiny(name, shape, levels=6):
+    torch.manual_seed(0)
+    model = pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.4)
+    return model
+
+
+def hole(shape):
+    """A mask with a few unknown pixels in the middle and the last row partly unknown."""
+    _, h, w = shape
+    mask = torch.zeros(h, w, dtype=torch.bool)
+    mask[1:3, 1:3] = True
+    mask[h - 1, w - 2] = True
+    return mask
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", pixelrnn.MODELS)
+def test_cached_steps_are_exact(name, shape, masked):
+    """Every step's distribution equals the softmax of a full forward pass over the final image."""
+    model = tiny(name, shape)
+    known = torch.randint(0, 6, shape)
+    mask = hole(shape) if masked else torch.ones(shape[1:], dtype=torch.bool)
+    steps = [(s.position, s.probs.clone(), s.value.clone()) for s in pixelrnn.generate(model, 2, known, mask, seed=3)]
+    final = pixelrnn.sample(model, 2, known, mask, seed=3)
+    with torch.no_grad():
+        probs = torch.softmax(model(final), dim=1)
+    assert len(steps) == int(mask.sum()) * shape[0]
+    rank = model.generation_order()
+    assert [rank[p].item() for p, _, _ in steps] == sorted(rank[p].item() for p, _, _ in steps), "generation order"
+    for (c, i, j), step_probs, value in steps:
+        assert mask[i, j]
+        torch.testing.assert_close(step_probs, probs[:, :, c, i, j], atol=1e-4, rtol=0)
+        assert torch.equal(final[:, c, i, j], value)
+    assert torch.equal(final[:, :, ~mask], known[None].expand(2, *shape)[:, :, ~mask]), "known pixels unchanged"
+
+
+@pytest.mark.parametrize("name", pixelrnn.MODELS)
+def test_cached_and_reference_samplers_agree(name):
+    """Same seed, same draws: the O(HW) sampler and the O((HW)^2) reference give the same images."""
+    model = tiny(name, (3, 4, 5))
+    mask = hole((3, 4, 5))
+    known = torch.randint(0, 6, (3, 4, 5))
+    fast = pixelrnn.sample(model, 3, known, mask, seed=7)
+    slow = pixelrnn.sample(model, 3, known, mask, seed=7, cached=False)
+    assert torch.equal(fast, slow)
+    assert torch.equal(pixelrnn.sample(model, 2, seed=1), pixelrnn.sample(model, 2, seed=1, cached=False))
+
+
+def test_seed_and_temperature():
+    model = tiny("row_lstm", (1, 6, 5))
+    assert torch.equal(pixelrnn.sample(model, 2, seed=5), pixelrnn.sample(model, 2, seed=5))
+    assert not torch.equal(pixelrnn.sample(model, 2, seed=5), pixelrnn.sample(model, 2, seed=6))
+    cold = next(iter(pixelrnn.generate(model, 1, temperature=0.25, seed=0))).probs
+    warm = next(iter(pixelrnn.generate(model, 1, temperature=4.0, seed=0))).probs
+    assert cold.max() > warm.max(), "lower temperature sharpens the distribution"
+
+
+def test_generation_leaves_autograd_alone_wherever_it_is_resumed():
+    """A half-consumed generator must not switch autograd off for its caller, and the
+    steps it runs, even when resumed from another thread (as the app does), build no graph."""
+    import threading
+
+    model = tiny("row_lstm", (1, 6, 5))
+    steps = pixelrnn.generate(model, 1, seed=0)
+    first = next(steps)
+    assert torch.is_grad_enabled(), "a paused generator must leave grad mode as it found it"
+    assert not first.probs.requires_grad
+    resumed = []
+    thread = threading.Thread(target=lambda: resumed.append(next(steps)))
+    thread.start()
+    thread.join()
+    assert not resumed[0].probs.requires_grad
+    loss = -model.log_prob(torch.zeros(1, 1, 6, 5, dtype=torch.long)).mean()
+    loss.backward()
+
+
+def test_complete_ranks_by_exact_likelihood():
+    model = tiny("gated_pixelcnn", (1, 6, 5))
+    image = torch.randint(0, 6, (1, 6, 5))
+    mask = hole((1, 6, 5))
+    result = pixelrnn.complete(model, image, mask, k=5, seed=0)
+    assert result.images.shape == (5, 1, 6, 5) and result.log_probs.shape == (5,)
+    assert (result.log_probs[:-1] >= result.log_probs[1:]).all()
+    torch.testing.assert_close(result.log_probs, model.log_prob(result.images).detach())
+    assert torch.equal(result.images[:, :, ~mask], image[None].expand(5, 1, 6, 5)[:, :, ~mask])
+
+
+def test_pixel_bits_sum_to_the_log_likelihood():
+    model = tiny("diagonal_bilstm", (3, 4, 5))
+    images = torch.randint(0, 6, (2, 3, 4, 5))
+    bits = pixelrnn.pixel_bits(model, images)
+    assert bits.shape == (2, 3, 4, 5) and (bits >= 0).all()
+    torch.testing.assert_close(bits.sum((1, 2, 3)), -model.log_prob(images).detach() / math.log(2))
+    torch.testing.assert_close(pixelrnn.pixel_bits(model, images[0]), bits[0])
+
+
+def test_multiscale_samples_the_small_image_first():
+    model = tiny("multiscale", (1, 6, 6))
+    positions = [s.position for s in pixelrnn.generate(model, 1, seed=0)]
+    on_grid = [i % 2 == 0 and j % 2 == 0 for _, i, j in positions]
+    assert on_grid == [True] * 9 + [False] * 27
+
+
+def test_greyscale_image_for_rgb_model_is_converted_with_a_note():
+    model = tiny("pixelcnn", (3, 4, 4))
+    grey = torch.randint(0, 6, (1, 4, 4))
+    mask = torch.zeros(4, 4, dtype=torch.bool)
+    mask[3, 3] = True
+    with pytest.warns(UserWarning, match="greyscale image given to an RGB model"):
+        out = pixelrnn.sample(model, 1, grey, mask, seed=0)
+    assert torch.equal(out[0, :, 0, 0], grey[0, 0, 0].repeat(3))
+    with pytest.warns(UserWarning, match="RGB image given to a greyscale model"):
+        pixelrnn.sample(tiny("pixelcnn", (1, 4, 4)), 1, torch.randint(0, 6, (3, 4, 4)), mask, seed=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0), "n must be a positive integer"),
+        (dict(temperature=0.0), "temperature must be > 0"),
+        (dict(temperature=-1.0), "temperature must be > 0"),
+        (dict(image=torch.zeros(1, 5, 5, dtype=torch.long), mask=torch.ones(5, 5, dtype=torch.bool)), "resize or crop"),
+        (dict(image=torch.zeros(1, 4, 4, dtype=torch.long), mask=torch.ones(3, 4, dtype=torch.bool)), r"mask must have shape \[4, 4\]"),
+        (dict(image=torch.zeros(1, 4, 4, dtype=torch.long), mask=torch.ones(4, 4)), "mask must be a bool"),
+        (dict(image=torch.full((1, 4, 4), 9), mask=torch.ones(4, 4, dtype=torch.bool)), r"values must lie in \[0, 6\)"),
+        (dict(image=torch.zeros(1, 4, 4)), "quantize"),
+        (dict(image=torch.zeros(2, 4, 4), n=1), "integers"),
+        (dict(image=torch.zeros(1, 4, 4, dtype=torch.long)), "an image needs a mask"),
+        (dict(mask=torch.ones(4, 4, dtype=torch.bool)), "needs an image"),
+        (dict(image=torch.zeros(2, 1, 4, 4, dtype=torch.long), mask=torch.ones(4, 4, dtype=torch.bool), n=3), "batch of 2"),
+        (dict(image=torch.zeros(1, 2, 4, 4, dtype=torch.long), mask=torch.ones(4, 4, dtype=torch.bool)), "2 channels"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    model = tiny("pixelcnn", (1, 4, 4))
+    with pytest.raises(ValueError, match=message):
+        pixelrnn.sample(model, **kwargs)
