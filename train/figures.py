@@ -1,0 +1,82 @@
+"""Sample and completion grids of trained models, as in the README.
+
+    python -m train.figures --checkpoints checkpoints --out docs \
+        --test-data cifar10=../shared/data/cifar10-jpeg.tar.gz
+
+For each data set among the checkpoints: ``samples-DATASET.png`` (one row of samples per
+model) and ``completions-DATASET.png`` (test images with their lower half hidden; the
+first two columns are the original and the occluded image, then one completion per model).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import pixelrnn
+
+def to_rgb(images: torch.Tensor, levels: int) -> np.ndarray:
+    """``LongTensor[N, C, H, W]`` -> ``uint8 [N, H, W, 3]``."""
+    scaled = (images.float() * (255.0 / (levels - 1))).round().clamp(0, 255).byte()
+    return scaled.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).numpy()
+
+
+def grid(rows: list[np.ndarray], scale: int, gap: int = 2) -> Image.Image:
+    """Rows of ``[N, H, W, 3]`` tiles -> one image, tiles upscaled ``scale`` times, white gaps."""
+    h, w = rows[0].shape[1:3]
+    cols = max(len(r) for r in rows)
+    canvas = np.full((len(rows) * (h * scale + gap) + gap, cols * (w * scale + gap) + gap, 3), 255, np.uint8)
+    for r, row in enumerate(rows):
+        for c, tile in enumerate(row):
+            y, x = gap + r * (h * scale + gap), gap + c * (w * scale + gap)
+            canvas[y : y + h * scale, x : x + w * scale] = tile.repeat(scale, 0).repeat(scale, 1)
+    return Image.fromarray(canvas)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", default="checkpoints")
+    parser.add_argument("--out", default="docs")
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--completions", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=int, default=3)
+    parser.add_argument(
+        "--test-data", action="append", default=[], metavar="DATASET=PATH",
+        help="read DATASET's test images from PATH (a folder or archive) instead of the standard loader",
+    )
+    args = parser.parse_args(argv)
+    test_data = dict(item.split("=", 1) for item in args.test_data)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    by_dataset: dict[str, list] = {}
+    for directory in sorted(Path(args.checkpoints).iterdir()):
+        if (directory / "config.json").exists():
+            model = pixelrnn.load(directory)
+            by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
+    for dataset, models in by_dataset.items():
+        models.sort(key=lambda m: pixelrnn.MODELS.index(m.name))
+        levels = models[0].levels
+        samples = [to_rgb(pixelrnn.sample(m, args.samples, seed=args.seed), levels) for m in models]
+        grid(samples, args.scale).save(out / f"samples-{dataset}.png")
+
+        test = pixelrnn.data.load_dataset(test_data.get(dataset, dataset), split="test", channels=models[0].colors)
+        originals = test[torch.linspace(0, len(test) - 1, args.completions).long()].long()
+        _, h, w = models[0].image_shape
+        mask = torch.zeros(h, w, dtype=torch.bool)
+        mask[h // 2 :] = True
+        occluded = originals.clone()
+        occluded[:, :, mask] = 0
+        columns = [to_rgb(originals, levels), to_rgb(occluded, levels)]
+        columns += [to_rgb(pixelrnn.sample(m, args.completions, originals, mask, seed=args.seed), levels) for m in models]
+        rows = [np.stack([column[k] for column in columns]) for k in range(args.completions)]
+        grid(rows, args.scale).save(out / f"completions-{dataset}.png")
+        print(f"{dataset}: rows of {', '.join(m.name for m in models)} -> {out}/samples-{dataset}.png, completions-{dataset}.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,515 @@
+"""``python -m train``: train a PixelRNN model on a standard data set or on your own images.
+
+    python -m train --model row_lstm --data binarized_mnist --preset small --epochs 10
+    python -m train --model pixelcnn --data ~/photos.zip --image-size 32 --steps 20000 --amp
+    torchrun --nproc_per_node=8 -m train --model diagonal_bilstm --data cifar10 --preset paper
+
+Everything goes into ``--out`` (default ``runs/MODEL``):
+
+    metrics.jsonl        one JSON object per event: start, train (loss in bits/dim, lr, images/s),
+                         eval (test bits/dim), samples, checkpoint, stopped, end
+    samples/step_N.png   a grid of 16 samples every --sample-every steps and at the end
+    checkpoint/          the training checkpoint (see train.checkpoint), every --checkpoint-every
+                         steps and at the end; --resume continues a killed run exactly from it
+    model/               the final model (save_pretrained) with its test bits/dim, ready for
+                         pixelrnn.load and --push-to-hub
+    tensorboard/         the train and eval scalars, when the tensorboard package is installed
+
+The loss is the exact negative log-likelihood in bits per sub-pixel. Folders and archives
+without a test/ folder lose a fixed 5% of their images to a held-out test set. See
+train.distributed for several GPUs or machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm import tqdm
+
+import pixelrnn
+from pixelrnn import bits_per_dim, data
+
+from . import checkpoint
+from .distributed import Distributed, setup
+from .evaluate import dataset_levels, evaluate
+from .grid import save_grid
+from .metrics import MetricsLog
+
+#: Arguments that shape the training trajectory: --resume refuses to continue with others.
+#: (--steps / --epochs may change, to train a finished run for longer.)
+TRAJECTORY_ARGS = (
+    "model", "data", "preset", "hparams", "image_size", "channels", "batch_size", "lr",
+    "lr_schedule", "warmup", "clip", "seed", "max_train_images", "amp",
+)  # fmt: skip
+
+#: Fraction of a folder's images held out as its test set when it has no test/ folder.
+HELD_OUT_FRACTION = 0.05
+
+SAMPLES_PER_GRID = 16
+
+
+class NonFiniteLoss(Exception):
+    """The training loss became NaN or infinite."""
+
+
+class NegativeLogLikelihood(nn.Module):
+    """Images ``LongTensor[B, C, H, W]`` -> mean loss in bits/dim (a scalar).
+
+    Training calls this module, not ``model.log_prob``, so that DistributedDataParallel and
+    torch.compile, which wrap a module's ``forward``, see the whole loss computation.
+    """
+
+    def __init__(self, model: pixelrnn.PixelModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return bits_per_dim(self.model.log_prob(x), self.model.image_shape).mean()
+
+
+class IndexedBatches(Dataset):
+    """Item ``k`` is the whole batch ``images[batches[k]]``, so a DataLoader with ``batch_size=None``
+    yields one step's batch at a time (``batches``: ``LongTensor[steps, batch_size]``)."""
+
+    def __init__(self, images: torch.Tensor, batches: torch.Tensor):
+        self.images, self.batches = images, batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, k: int) -> torch.Tensor:
+        return self.images[self.batches[k].to(self.images.device)]
+
+
+def learning_rate(step: int, base: float, schedule: str, warmup: int, total: int) -> float:
+    """Learning rate of (0-based) ``step``: linear warm-up over ``warmup`` steps, then constant or cosine to 0."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    if schedule == "constant":
+        return base
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def hardware_name(device: torch.device, world_size: int) -> str:
+    """E.g. "NVIDIA H100 80GB HBM3", "AMD EPYC, 2 threads", "8 x NVIDIA H100 80GB HBM3"."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        cpu = "unknown CPU"
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        name = f"{cpu}, {torch.get_num_threads()} threads"
+    return f"{world_size} x {name}" if world_size > 1 else name
+
+
+def load_data(args) -> tuple[torch.Tensor, torch.Tensor, int, str | None]:
+    """Train and test images (uint8 ``[N, C, H, W]``), levels, and a note when the test set is held out."""
+    levels = dataset_levels(args.data)
+    options = dict(image_size=args.image_size, channels=args.channels)
+    train = data.load_dataset(args.data, split="train", **options)
+    note = None
+    try:
+        test = data.load_dataset(args.data, split="test", **options)
+    except ValueError as error:
+        if args.data in data.DATASETS:
+            raise
+        # A fixed permutation (not --seed), so that every run on this folder tests on the same images.
+        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+        held_out = max(1, round(len(train) * HELD_OUT_FRACTION))
+        if held_out >= len(train):
+            raise ValueError(f"{args.data} has {len(train)} image(s): too few to hold out a test set; add a test/ folder") from error
+        train, test = train[order[held_out:]], train[order[:held_out]]
+        note = f"{error}. Holding out {held_out} of its images (a fixed {HELD_OUT_FRACTION:.0%}) as the test set."
+    if args.max_train_images is not None:
+        train = train[: args.max_train_images]
+    return train, test, levels, note
+
+
+def on_device_if_it_fits(images: torch.Tensor, device: torch.device, num_workers: int) -> torch.Tensor:
+    """``images`` moved to the GPU when they take under a quarter of its free memory and no workers load them."""
+    if device.type != "cuda" or num_workers > 0:
+        return images
+    free, _ = torch.cuda.mem_get_info(device)
+    return images.to(device) if images.numel() * images.element_size() < free // 4 else images
+
+
+class Trainer:
+    """One process's share of a training run (the whole run without torchrun)."""
+
+    def __init__(self, args: argparse.Namespace, world: Distributed):
+        self.args, self.world = args, world
+        self.device = world.device
+        self.out = Path(args.out or f"runs/{args.model}")
+        self.notes: list[str] = []
+        train_images, test_images, levels, note = load_data(args)
+        if note:
+            self.notes.append(note)
+        self.dataset = args.data if args.data in data.DATASETS else Path(args.data).name
+        self.train_images = on_device_if_it_fits(train_images, self.device, args.num_workers)
+        self.test_images = test_images
+        self.sampler = DistributedSampler(
+            range(len(train_images)), num_replicas=world.world_size, rank=world.rank, shuffle=True, seed=args.seed
+        )
+        self.steps_per_epoch = len(self.sampler) // args.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"--batch-size {args.batch_size} is more than the {len(self.sampler)} training images each of the "
+                f"{world.world_size} process(es) gets: lower --batch-size (or raise --max-train-images)"
+            )
+        self.total_steps = args.steps or (args.epochs or 1) * self.steps_per_epoch
+
+        seed_everything(args.seed)
+        image_shape = tuple(train_images.shape[1:])
+        self.model = pixelrnn.build_model(args.model, image_shape=image_shape, levels=levels, preset=args.preset, **args.hparams)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
+        self.step, self.train_time_s, self.saved_step = 0, 0.0, None
+        self.resume_or_start_fresh()
+
+        self.amp = args.amp and self.device.type == "cuda"
+        if args.amp and not self.amp:
+            self.notes.append("--amp uses bf16 autocast on CUDA only: training in float32 on the CPU.")
+        loss = NegativeLogLikelihood(self.model)
+        if world.enabled:
+            loss = DistributedDataParallel(loss, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.loss = torch.compile(loss) if args.compile else loss
+        self.log = MetricsLog(self.out / "metrics.jsonl", self.out / "tensorboard", fresh=self.step == 0) if world.is_main else None
+
+    # ------------------------------------------------------------------ set-up
+    def resume_or_start_fresh(self) -> None:
+        found = checkpoint.find(self.out / "checkpoint")
+        if found is None:
+            if self.args.resume:
+                self.notes.append(f"--resume: no checkpoint in {self.out}, starting from scratch.")
+            return
+        saved = checkpoint.read_state(found)
+        if not self.args.resume:
+            raise ValueError(
+                f"{self.out} already holds a training checkpoint (step {saved['step']}): "
+                "pass --resume to continue it, or choose another --out"
+            )
+        changed = [
+            f"--{key.replace('_', '-')} {saved['args'].get(key)!r} -> {getattr(self.args, key)!r}"
+            for key in TRAJECTORY_ARGS
+            if saved["args"].get(key) != getattr(self.args, key)
+        ]
+        if changed:
+            raise ValueError(f"--resume needs the arguments the run started with; changed: {'; '.join(changed)}")
+        if saved["model_config"] != json.loads(json.dumps(self.model.config)):
+            raise ValueError(f"the checkpoint in {found} is of a different model: {saved['model_config']}")
+        state = checkpoint.load(found, self.model, self.optimizer)
+        self.step = self.saved_step = state["step"]
+        self.train_time_s = state["train_time_s"]
+        self.notes.append(f"resuming from {found} at step {self.step}.")
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> int:
+        """Train to the last step, then write the final checkpoint and model; 0, or 1 on a NaN/inf loss."""
+        try:
+            return self.train()
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def train(self) -> int:
+        main = self.world.is_main
+        if main:
+            for note in self.notes:
+                print(f"note: {note}", file=sys.stderr)
+            self.log.log(
+                "start", step=self.step, total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
+                model_config=self.model.config, parameters=sum(p.numel() for p in self.model.parameters()),
+                train_images=len(self.train_images), test_images=len(self.test_images), dataset=self.dataset,
+                world_size=self.world.world_size, device=str(self.device), args=vars(self.args),
+            )  # fmt: skip
+        images_per_step = self.args.batch_size * self.world.world_size
+        bar = tqdm(total=self.total_steps, initial=self.step, desc=self.args.model, unit="step", disable=not main, dynamic_ncols=True)
+        started = time.perf_counter()
+        elapsed_before = self.train_time_s
+        interval_start, interval_losses = time.perf_counter(), []
+        try:
+            while self.step < self.total_steps:
+                epoch, position = divmod(self.step, self.steps_per_epoch)
+                for batch in self.epoch_batches(epoch, position):
+                    interval_losses.append(self.train_step(batch))
+                    self.step += 1
+                    bar.update(1)
+                    if self.step % self.args.log_every == 0 or self.step == self.total_steps:
+                        images_per_s = len(interval_losses) * images_per_step / (time.perf_counter() - interval_start)
+                        loss = sum(interval_losses) / len(interval_losses)
+                        bar.set_postfix({"bits/dim": f"{loss:.4f}", "img/s": f"{images_per_s:.1f}"})
+                        if main:
+                            self.log.log(
+                                "train", step=self.step, epoch=self.step / self.steps_per_epoch, loss_bits_per_dim=loss,
+                                lr=self.optimizer.param_groups[0]["lr"], images_per_s=images_per_s,
+                            )  # fmt: skip
+                        interval_start, interval_losses = time.perf_counter(), []
+                    paused = time.perf_counter()
+                    self.train_time_s = elapsed_before + paused - started
+                    if self.out_of_time():
+                        # The run ends here: finish() writes the checkpoint, evaluates and saves.
+                        self.total_steps = self.step
+                        if main:
+                            bar.write(f"--time-limit {self.args.time_limit:g} s reached at step {self.step}")
+                        break
+                    self.periodic_work(bar)
+                    interval_start += time.perf_counter() - paused  # images/s counts training time only
+                    if self.step == self.total_steps:
+                        break
+        except NonFiniteLoss as error:
+            if self.saved_step is None:
+                kept = "no checkpoint had been written yet"
+            else:
+                kept = f"the last good checkpoint (step {self.saved_step}) is in {self.out / 'checkpoint'}"
+            message = f"training stopped: {error}; {kept}. Try a lower --lr, --clip or running without --amp."
+            if main:
+                self.log.log("stopped", step=self.step, reason=str(error))
+                print(f"error: {message}", file=sys.stderr)
+            return 1
+        finally:
+            bar.close()
+        self.train_time_s = elapsed_before + time.perf_counter() - started
+        return self.finish()
+
+    def epoch_batches(self, epoch: int, start: int) -> DataLoader:
+        """Batches ``start, start + 1, ...`` of ``epoch``: the seeded shuffle of (this rank's shard of) the images."""
+        self.sampler.set_epoch(epoch)
+        order = torch.tensor(list(self.sampler), dtype=torch.long)
+        size = self.args.batch_size
+        batches = order[: self.steps_per_epoch * size].view(self.steps_per_epoch, size)[start:]
+        pin = self.device.type == "cuda" and self.train_images.device.type == "cpu"
+        return DataLoader(IndexedBatches(self.train_images, batches), batch_size=None, num_workers=self.args.num_workers, pin_memory=pin)
+
+    def schedule_steps(self) -> int:
+        """The steps the learning-rate schedule spans.
+
+        ``--steps``/``--epochs``; with ``--time-limit``, no more than the steps that fit in
+        the time left at the average speed so far, so that the schedule (cosine) still ends
+        at zero when the clock, not the step count, ends the run.
+        """
+        limit, elapsed = self.args.time_limit, self.train_time_s
+        if not limit or self.step == 0 or elapsed <= 0:
+            return self.total_steps
+        return min(self.total_steps, max(self.step + 1, round(self.step * limit / elapsed)))
+
+    def out_of_time(self) -> bool:
+        """Whether ``--time-limit`` is reached; all processes agree, on rank 0's clock."""
+        if not self.args.time_limit:
+            return False
+        spent = torch.tensor([self.train_time_s if self.world.is_main else 0.0], dtype=torch.float64, device=self.device)
+        self.train_time_s = float(self.world.sum(spent))
+        return self.train_time_s >= self.args.time_limit
+
+    def train_step(self, batch: torch.Tensor) -> float:
+        """One optimizer step on ``batch``; returns the loss in bits/dim, averaged over the processes."""
+        args = self.args
+        lr = learning_rate(self.step, args.lr, args.lr_schedule, args.warmup, self.schedule_steps())
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = batch.to(self.device, non_blocking=True).long()
+        with torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext():
+            loss = self.loss(x)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        value = float(self.world.mean(loss.detach().float()))
+        if not math.isfinite(value):
+            raise NonFiniteLoss(f"the loss is {value} at step {self.step + 1}")
+        if args.clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), args.clip)
+        self.optimizer.step()
+        return value
+
+    # ------------------------------------------------------------------ periodic work
+    def periodic_work(self, bar: tqdm) -> None:
+        args, step, last = self.args, self.step, self.step == self.total_steps
+        if args.eval_every and step % args.eval_every == 0 and not last:
+            test = self.test_bits_per_dim()
+            if self.world.is_main:
+                self.log.log("eval", step=step, test_bits_per_dim=test)
+                bar.write(f"step {step}: test {test:.4f} bits/dim")
+        if args.sample_every and (step % args.sample_every == 0 or last):
+            self.save_samples()
+        if args.checkpoint_every and step % args.checkpoint_every == 0 and not last:
+            self.save_checkpoint()
+
+    def test_bits_per_dim(self) -> float:
+        """Exact test bits/dim on the test set (its first --eval-batches batches), shared out over the processes."""
+        size = self.args.batch_size
+        subset = self.test_images[: self.args.eval_batches * size] if self.args.eval_batches else self.test_images
+        shard = subset[self.world.rank :: self.world.world_size]
+        nats, count = 0.0, 0
+        if len(shard):
+            result = evaluate(self.model, shard, size, self.device, progress=self.world.is_main)
+            nats, count = result["nats_per_image"] * result["images"], result["images"]
+        nats, count = self.world.sum(torch.tensor([nats, count], dtype=torch.float64, device=self.device)).tolist()
+        return nats / (count * math.prod(self.model.image_shape) * math.log(2.0))
+
+    def save_samples(self) -> None:
+        if self.world.is_main:
+            images = pixelrnn.sample(self.model, n=SAMPLES_PER_GRID, seed=self.args.seed)
+            path = save_grid(images, self.model.levels, self.out / "samples" / f"step_{self.step:07d}.png")
+            self.log.log("samples", step=self.step, path=str(path.relative_to(self.out)))
+
+    def save_checkpoint(self) -> None:
+        if self.world.is_main:
+            epoch, position = divmod(self.step, self.steps_per_epoch)
+            state = {
+                "step": self.step, "epoch": epoch, "position": position, "steps_per_epoch": self.steps_per_epoch,
+                "total_steps": self.total_steps, "world_size": self.world.world_size, "dataset": self.dataset,
+                "train_time_s": self.train_time_s, "model_config": self.model.config, "args": vars(self.args),
+            }  # fmt: skip
+            checkpoint.save(self.out / "checkpoint", self.model, self.optimizer, state)
+            self.log.log("checkpoint", step=self.step, path="checkpoint")
+        self.saved_step = self.step
+        self.world.barrier()
+
+    def finish(self) -> int:
+        """Final checkpoint, test bits/dim, the model in OUT/model, and the Hub upload when asked for; the exit code."""
+        if self.saved_step != self.step:
+            self.save_checkpoint()
+        test = self.test_bits_per_dim()
+        digests = self.world.weight_digests(self.model)
+        if not self.world.is_main:
+            return 0
+        metadata = {
+            "dataset": self.dataset, "test_bits_per_dim": test, "train_steps": self.step,
+            "train_time_s": round(self.train_time_s, 1), "hardware": hardware_name(self.device, self.world.world_size),
+        }  # fmt: skip
+        self.model.metadata.update(metadata)  # so that push_to_hub's model card has them too
+        self.model.save_pretrained(self.out / "model")
+        self.log.log("end", step=self.step, **metadata, weight_sha256=digests, replicas_agree=len(set(digests)) == 1)
+        print(f"{self.dataset} test: {test:.4f} bits/dim after {self.step} steps; model saved to {self.out / 'model'}", file=sys.stderr)
+        if len(set(digests)) != 1:
+            print("warning: the processes ended with different weights (see weight_sha256 in metrics.jsonl)", file=sys.stderr)
+        if self.args.push_to_hub:
+            try:
+                url = self.model.push_to_hub(self.args.push_to_hub)
+            except Exception as error:  # whatever the Hub client raises: the trained model is safe on disk
+                print(
+                    f"error: could not push to the Hub repo {self.args.push_to_hub}: {error}\n"
+                    f"The model is saved in {self.out / 'model'}; push it later with pixelrnn.load(...).push_to_hub(...)",
+                    file=sys.stderr,
+                )
+                return 1
+            self.log.log("push_to_hub", repo=self.args.push_to_hub, url=str(url))
+        return 0
+
+
+# ---------------------------------------------------------------------- command line
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text}") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f'must be a JSON object such as {{"hidden": 32}}, got {text}')
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--model", required=True, choices=pixelrnn.MODELS)
+    add("--data", required=True, help=f"{', '.join(data.DATASETS)}, or a folder / .zip / .tar(.gz) of images")
+    add("--preset", choices=list(pixelrnn.PRESETS), help="hyper-parameter preset (default: the model's defaults)")
+    add("--hparams", type=_json_object, default={}, help='JSON object of hyper-parameters over the preset, e.g. \'{"hidden": 32}\'')
+    add("--image-size", type=_positive_int, help="resize / centre-crop images to N x N")
+    add("--channels", type=int, choices=(1, 3), help="1 (greyscale) or 3 (RGB); default: as stored")
+    add("--batch-size", type=_positive_int, default=32, help="images per step and process (default 32)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive_int, help="optimizer steps to train for")
+    length.add_argument("--epochs", type=_positive_int, help="epochs to train for (default 1)")
+    add(
+        "--time-limit", type=_positive_float, metavar="SECONDS",
+        help="stop after this much training time (evaluation excluded), with the LR schedule fitted to it; "
+        "the run ends as usual (checkpoint, test bits/dim, model)",
+    )
+    add("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
+    add("--lr-schedule", choices=("cosine", "constant"), default="cosine", help="after warm-up (default cosine, to 0)")
+    add("--warmup", type=_non_negative_int, default=0, help="linear warm-up steps (default 0)")
+    add("--clip", type=_non_negative_float, default=1.0, help="clip the gradient norm to this (0: off; default 1)")
+    add("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    add("--compile", action="store_true", help="torch.compile the model")
+    add("--seed", type=int, default=0)
+    add("--device", default="auto", help="auto (default), cpu or cuda")
+    add("--out", help="output folder (default runs/MODEL)")
+    add("--checkpoint-every", type=_non_negative_int, default=1000, help="steps between checkpoints (0: only at the end)")
+    add("--eval-every", type=_non_negative_int, default=1000, help="steps between test evaluations (0: only at the end)")
+    add("--eval-batches", type=_positive_int, help="evaluate on this many test batches (default: the whole test set)")
+    add("--sample-every", type=_non_negative_int, default=1000, help="steps between sample grids (0: none)")
+    add("--log-every", type=_positive_int, default=10, help="steps between train log lines (default 10)")
+    add("--resume", action="store_true", help="continue from the checkpoint in --out, if there is one")
+    add("--push-to-hub", metavar="REPO", help="publish the final model to this Hugging Face Hub repo")
+    add("--num-workers", type=_non_negative_int, default=0, help="DataLoader worker processes (default 0)")
+    add("--max-train-images", type=_positive_int, help="train on the first N training images only")
+    add("--threads", type=_positive_int, help="CPU threads per process (torch.set_num_threads)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        world = setup(args.device)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        try:
+            trainer = Trainer(args, world)
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(str(error))
+        return trainer.run()
+    finally:
+        world.close()
