@@ -1,0 +1,85 @@
+"""The Complete tab: paint an occlusion over an image and watch a model fill it in; best-of-K."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+import pixelrnn
+
+from .editor import read_editor
+from .images import display_scale, to_uint8, upscale
+from .live import LiveGeneration
+from .live_view import LiveView, sampling_settings, seed_value
+from .picker import Picker
+from .session import Session
+
+
+def completion_run(
+    session: Session, editor: dict | None, model: str, n: float, temperature: float, seed
+) -> LiveGeneration:
+    """A live completion of the editor's image where the user painted, by the model labelled ``model``."""
+    network = session.entry(model).model()
+    image, mask = read_editor(editor, network.image_shape, network.levels)
+    if not bool(mask.any()):
+        raise ValueError(
+            "Nothing to fill in: paint over the part of the image the model should redo (or press Blank canvas)."
+        )
+    return LiveGeneration(network, int(n), image, mask, float(temperature), seed_value(seed))
+
+
+def best_of_k(session: Session, editor: dict | None, model: str, k: float, temperature: float, seed) -> list:
+    """Gallery items ``(picture, caption)`` of ``k`` completions, best (most likely whole image) first."""
+    network = session.entry(model).model()
+    try:
+        image, mask = read_editor(editor, network.image_shape, network.levels)
+        if not bool(mask.any()):
+            raise ValueError("Nothing to fill in: paint over the part of the image the model should redo.")
+        result = pixelrnn.complete(
+            network, image, mask, k=int(k), temperature=float(temperature), seed=seed_value(seed)
+        )
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    scale = display_scale(network.image_shape)
+    bits = pixelrnn.bits_per_dim(result.log_probs, network.image_shape)
+    return [
+        (upscale(to_uint8(picture, network.levels), scale), f"#{rank + 1} · {float(b):.3f} bits/dim")
+        for rank, (picture, b) in enumerate(zip(result.images, bits))
+    ]
+
+
+def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
+    """Lay out the tab inside the current ``gr.Tab``; returns its model dropdown."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300):
+            model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", elem_id="complete-model")
+            picker = Picker.build("complete", occlude=True, label="Hole to fill", initial=initial)
+            n, temperature, seed = sampling_settings("complete")
+            generate = gr.Button("Generate", variant="primary", elem_id="complete-generate")
+        view = LiveView.build("complete", initial.image_shape[0] if initial else 3)
+    with gr.Accordion("Best of K: draw K completions at once, ranked by the likelihood of the whole image", open=False):
+        gr.Markdown(
+            "The sampler fills the hole in raster order, so it cannot see the known pixels below and to the right. "
+            "Scoring the whole image afterwards (exact log-likelihood) picks the fills that also fit what comes after them."
+        )
+        with gr.Row():
+            k = gr.Slider(2, 16, value=8, step=1, label="K", elem_id="complete-k")
+            rank = gr.Button("Complete K times and rank", elem_id="complete-best-of-k")
+        ranked = gr.Gallery(
+            format="png",  # lossless: every model pixel stays a sharp square
+            label="Best first",
+            columns=8,
+            height=240,
+            object_fit="contain",
+            elem_classes=["pixelated"],
+            elem_id="complete-ranked",
+        )
+    picker.wire(session, model, lambda s, label: s.entry(label))
+    view.wire(session, generate, completion_run, [picker.editor, model, n, temperature, seed], model)
+    rank.click(
+        best_of_k,
+        [session, picker.editor, model, k, temperature, seed],
+        ranked,
+        concurrency_id="generate",
+        api_name="complete_best_of_k",
+    )
+    return model

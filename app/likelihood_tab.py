@@ -1,0 +1,79 @@
+"""The Likelihood tab: bits/dim of an image under each model, and where the bits go (a heat map per model)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+import pixelrnn
+
+from .catalog import ModelEntry, group_name
+from .editor import read_picture
+from .images import display_scale, to_uint8, upscale
+from .overlays import heat_css, heat_map
+from .picker import Picker
+from .session import Session
+
+
+def score(session: Session, group: str, editor: dict | None) -> tuple[list, str]:
+    """Gallery items (the image, then one heat map per model of ``group``) and a Markdown summary."""
+    entries = session.entries(group)
+    if not entries:
+        raise gr.Error("No models for this data set: load one on the Weights tab.")
+    try:
+        images = [read_picture(editor, entry.image_shape, entry.levels) for entry in entries]
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+    per_model = [(entry, pixelrnn.pixel_bits(entry.model(), image)) for entry, image in zip(entries, images)]
+    # One colour scale for all models, so their maps compare; the 99th percentile keeps one hot pixel from washing it out.
+    pixel_totals = [bits.sum(0) for _, bits in per_model]
+    vmax = max(float(t.flatten().quantile(0.99)) for t in pixel_totals)
+    first = entries[0]
+    items = [(upscale(to_uint8(images[0], first.levels), display_scale(first.image_shape)), "the image")]
+    rows = []
+    for (entry, bits), totals in zip(per_model, pixel_totals):
+        bpd = float(bits.mean())
+        items.append((heat_map(totals, vmax), f"{entry.kind} · {bpd:.3f} bits/dim"))
+        rows.append((bpd, entry.kind, float(totals.max())))
+    rows.sort()
+    table = "\n".join(f"| {kind} | {bpd:.3f} | {top:.1f} |" for bpd, kind, top in rows)
+    summary = (
+        f"**{group_name(group)}**: exact negative log-likelihood of this image, best model first.\n\n"
+        f"| model | bits/dim | most surprising pixel (bits) |\n|---|---|---|\n{table}\n\n"
+        f"Colour scale, bits per pixel (all channels):\n"
+        f"<div class='legend-bar' style='background: {heat_css()}'></div>\n\n0 … {vmax:.1f} and above"
+    )
+    return items, summary
+
+
+def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> gr.Radio:
+    """Lay out the tab inside the current ``gr.Tab``; returns its data set chooser."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300):
+            group = gr.Radio(
+                [(group_name(g), g) for g in groups],
+                value=groups[0] if groups else None,
+                label="Data set",
+                elem_id="likelihood-group",
+            )
+            picker = Picker.build("likelihood", occlude=False, label="Add a defect", initial=initial)
+            go = gr.Button("Score with every model", variant="primary", elem_id="likelihood-score")
+        with gr.Column(scale=3, min_width=360):
+            maps = gr.Gallery(
+                format="png",  # lossless: every model pixel stays a sharp square
+                label="Bits per pixel: what each model finds surprising",
+                columns=3,
+                height=480,
+                object_fit="contain",
+                allow_preview=False,
+                elem_classes=["pixelated"],
+                elem_id="likelihood-maps",
+            )
+            summary = gr.Markdown(
+                "An autoregressive model gives every image an exact likelihood. Draw a stroke that does not belong "
+                "(a defect) and score again: the heat maps light up where the image stops making sense to the model, "
+                "which is how these models find anomalies.",
+                elem_id="likelihood-summary",
+            )
+    picker.wire(session, group, lambda s, g: s.entries(g)[0])
+    go.click(score, [session, group, picker.editor], [maps, summary], concurrency_id="generate", api_name="likelihood")
+    return group

@@ -1,0 +1,119 @@
+"""Write the app's bundled gallery: a few dozen test images per data set, as PNGs.
+
+    python -m app.make_gallery [--fashion-mnist DIR] [--cifar10 TAR] [--per-class 3]
+
+Reads the local copies (Fashion-MNIST's IDX ``.gz`` files, the CIFAR-10 JPEG tarball),
+takes the first ``per-class`` test images of each class in test-set order and writes
+them to ``app/gallery/<dataset>/<NN>_<class>.png``. The files are committed, so the app
+needs neither data set at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import os
+import struct
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .gallery import GALLERY_DIR
+
+FASHION_MNIST_CLASSES = (
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
+)
+DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX ``.gz`` file -> its array (``uint8 [N, H, W]`` for images, ``[N]`` for labels)."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def first_per_class(labels: list[str], per_class: int) -> list[int]:
+    """Indices of the first ``per_class`` items of each label, interleaved class by class."""
+    classes = sorted(set(labels), key=labels.index)
+    chosen = []
+    for rank in range(per_class):
+        for name in classes:
+            hits = [k for k, label in enumerate(labels) if label == name]
+            if rank < len(hits):
+                chosen.append(hits[rank])
+    return chosen
+
+
+def fashion_mnist(folder: Path, per_class: int) -> list[tuple[str, Image.Image]]:
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    labels = [FASHION_MNIST_CLASSES[k] for k in read_idx(folder / "t10k-labels-idx1-ubyte.gz")]
+    return [(labels[k], Image.fromarray(images[k], "L")) for k in first_per_class(labels, per_class)]
+
+
+def cifar10(tarball: Path, per_class: int) -> list[tuple[str, Image.Image]]:
+    with tarfile.open(tarball) as tar:
+        members = sorted(
+            (m for m in tar if m.isfile() and m.name.startswith("cifar10-jpeg/test/") and m.name.endswith(".jpg")),
+            key=lambda m: m.name,
+        )
+        labels = [m.name.split("/")[2] for m in members]
+        picked = []
+        for k in first_per_class(labels, per_class):
+            with Image.open(io.BytesIO(tar.extractfile(members[k]).read())) as image:
+                picked.append((labels[k], image.convert("RGB")))
+    return picked
+
+
+def write_gallery(dataset: str, items: list[tuple[str, Image.Image]], root: Path = GALLERY_DIR) -> Path:
+    """Replace ``root/dataset`` with the items as ``NN_label.png``; returns the folder."""
+    folder = root / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    for k, (label, image) in enumerate(items):
+        fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
+        os.close(fd)
+        image.save(tmp, optimize=True)
+        os.replace(tmp, folder / f"{k:02d}_{label}.png")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--fashion-mnist", type=Path, default=DEFAULT_FASHION_MNIST, help="folder with the IDX .gz files"
+    )
+    parser.add_argument("--cifar10", type=Path, default=DEFAULT_CIFAR10, help="cifar10-jpeg.tar.gz")
+    parser.add_argument("--per-class", type=int, default=3, help="test images per class (default 3)")
+    args = parser.parse_args(argv)
+    for dataset, read, source in (
+        ("fashion_mnist", fashion_mnist, args.fashion_mnist),
+        ("cifar10", cifar10, args.cifar10),
+    ):
+        if not source.exists():
+            raise SystemExit(f"{source} not found: give the local copy of {dataset} with --{dataset.replace('_', '-')}")
+        folder = write_gallery(dataset, read(source, args.per_class))
+        print(f"{dataset}: {len(list(folder.glob('*.png')))} images in {folder}")
+
+
+if __name__ == "__main__":
+    main()

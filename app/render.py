@@ -1,0 +1,67 @@
+"""What a :class:`~app.live.LiveGeneration` looks like: the samples side by side, and a status line."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .images import gap_for, hatch, outline, side_by_side, strip_scale, to_uint8, upscale
+from .live import LiveGeneration
+from .plots import CHANNELS, distribution_frame
+
+#: Frame around the pixel just generated, and around a pixel the user clicked.
+CURRENT = (255, 59, 48)
+SELECTED = (34, 211, 238)
+
+
+def samples_picture(run: LiveGeneration, selected: tuple[int, int, int] | None = None) -> np.ndarray:
+    """``uint8 [h, w, 4]``: every sample upscaled, pixels still to generate hatched, the current one framed.
+
+    ``selected`` = ``(sample, i, j)`` frames that pixel of that sample in :data:`SELECTED`.
+    """
+    scale = strip_scale(run.model.image_shape, run.n)
+    pending = upscale((~run.done.all(0) & run.unknown).numpy(), scale)
+    pictures = []
+    for k in range(run.n):
+        shown = run.image[k] * (run.done | ~run.unknown[None]).long()
+        picture = np.where(pending[..., None], hatch(pending.shape), upscale(to_uint8(shown, run.model.levels), scale))
+        if run.position is not None and not run.finished:
+            outline(picture, run.position[1], run.position[2], scale, CURRENT)
+        if selected is not None and selected[0] == k:
+            outline(picture, selected[1], selected[2], scale, SELECTED)
+        pictures.append(picture)
+    return side_by_side(pictures, gap_for(scale))
+
+
+def pixel_distributions(run: LiveGeneration, sample: int, i: int, j: int) -> list:
+    """One distribution table per colour of pixel ``(i, j)`` of ``sample``; empty for colours not generated."""
+    frames = []
+    for c in range(run.model.colors):
+        made = bool(run.done[c, i, j])
+        frames.append(
+            distribution_frame(
+                run.probs[sample, c, i, j] if made else None,
+                int(run.image[sample, c, i, j]) if made else None,
+                run.model.levels,
+            )
+        )
+    return frames
+
+
+def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
+    """``R 143 (p 0.21) · G 120 (p 0.05) …`` for the generated colours of that pixel."""
+    parts = []
+    for c, (name, _) in enumerate(CHANNELS[run.model.colors]):
+        if run.done[c, i, j]:
+            value = int(run.image[sample, c, i, j])
+            parts.append(f"{name} **{value}** (p {float(run.probs[sample, c, i, j, value]):.3f})")
+    return " · ".join(parts)
+
+
+def status(run: LiveGeneration, state: str) -> str:
+    """Markdown status: what is happening, progress, and the current pixel's drawn values."""
+    total = len(run.order)
+    head = f"**{state}** · {run.count} / {total} sub-pixels"
+    if run.position is None:
+        return head
+    _, i, j = run.position
+    return f"{head} · pixel ({i}, {j}) of sample 1: {pixel_summary(run, 0, i, j)}"

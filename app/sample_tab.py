@@ -1,0 +1,31 @@
+"""The Sample tab: unconditional samples from scratch, in the same live view."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .live import LiveGeneration
+from .live_view import LiveView, sampling_settings, seed_value
+from .session import Session
+
+
+def sample_run(session: Session, model: str, n: float, temperature: float, seed) -> LiveGeneration:
+    """A live generation of ``n`` images from nothing by the model labelled ``model``."""
+    network = session.entry(model).model()
+    return LiveGeneration(network, int(n), temperature=float(temperature), seed=seed_value(seed))
+
+
+def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
+    """Lay out the tab inside the current ``gr.Tab``; returns its model dropdown."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300):
+            model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", elem_id="sample-model")
+            gr.Markdown(
+                "Every sub-pixel is drawn from the model's softmax given all the ones before it, "
+                "in raster order (R, then G, then B inside a pixel). Nothing else goes in."
+            )
+            n, temperature, seed = sampling_settings("sample")
+            generate = gr.Button("Generate", variant="primary", elem_id="sample-generate")
+        view = LiveView.build("sample", initial.image_shape[0] if initial else 3)
+    view.wire(session, generate, sample_run, [model, n, temperature, seed], model)
+    return model

@@ -1,0 +1,313 @@
+"""The app through its API (gradio_client against a live server) and its image plumbing.
+
+The server runs tiny random-weight models written to a temporary folder, so these tests
+depend neither on the shipped weights nor on their speed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import pixelrnn  # noqa: E402
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
+from app.editor import editor_value, read_editor  # noqa: E402
+from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image, to_uint8  # noqa: E402
+from app.layout import create_app  # noqa: E402
+from app.live import LiveGeneration  # noqa: E402
+from app.server import serve  # noqa: E402
+from app.uploads import open_image  # noqa: E402
+from app.session import Session  # noqa: E402
+from app.weights import export, load_from_files, load_from_hub, publish  # noqa: E402
+
+TINY = dict(hidden=8, layers=1, out_hidden=8)
+GREY = "Fashion-MNIST · PixelCNN"
+RGB = "CIFAR-10 · Row LSTM"
+
+
+def tiny_checkpoints(root) -> list[str]:
+    """Two tiny random models in ``root``: a greyscale PixelCNN and an RGB Row LSTM, 8x8, 256 levels."""
+    folders = []
+    for name, shape, dataset in (("pixelcnn", (1, 8, 8), "fashion_mnist"), ("row_lstm", (3, 8, 8), "cifar10")):
+        torch.manual_seed(0)
+        model = pixelrnn.build_model(name, image_shape=shape, levels=256, **TINY)
+        folders.append(str(model.save_pretrained(root / f"{dataset}-{name}", dataset=dataset)))
+    return folders
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkpoints")
+    tiny_checkpoints(root)
+    demo = create_app([root])
+    _, url, _ = serve(demo, port=free_port(), block=False)
+    yield url
+    demo.close()
+
+
+@pytest.fixture()
+def client(server):
+    return Client(server, verbose=False)
+
+
+def editor_files(tmp_path, image: torch.Tensor, mask: torch.Tensor) -> dict:
+    """What the ImageEditor sends: the upscaled image as background, the painted mask as a layer."""
+    value = editor_value(image, 256, mask)
+    paths = {}
+    for key, array in (("background", value["background"]), ("layer", value["layers"][0])):
+        paths[key] = tmp_path / f"{key}.png"
+        Image.fromarray(array, "RGBA").save(paths[key])
+    return {
+        "background": handle_file(str(paths["background"])),
+        "layers": [handle_file(str(paths["layer"]))],
+        "composite": None,
+    }
+
+
+def lower_half(h: int, w: int) -> torch.Tensor:
+    mask = torch.zeros(h, w, dtype=torch.bool)
+    mask[h // 2 :] = True
+    return mask
+
+
+# ---------------------------------------------------------------------------------- API
+
+
+def test_completion_keeps_known_pixels_and_streams_in_raster_order(client, tmp_path):
+    image = torch.randint(0, 256, (3, 8, 8), generator=torch.Generator().manual_seed(1))
+    mask = lower_half(8, 8)
+    job = client.submit(
+        editor=editor_files(tmp_path, image, mask),
+        model=RGB,
+        n=2,
+        temperature=1.0,
+        seed=3,
+        speed=10,
+        api_name="/complete_generate",
+    )
+    job.result(timeout=120)
+    progress = [out[-1] for out in job.outputs()]
+    assert progress[-1]["state"] == "Done"
+    assert progress[-1]["total"] == progress[-1]["count"] == 3 * int(mask.sum())
+    # Frames report the sub-pixel just drawn: (c, i, j) in raster order, R, G, B inside a pixel, inside the hole.
+    by_count = {p["count"]: tuple(p["position"]) for p in progress if p["position"] is not None}
+    positions = [by_count[count] for count in sorted(by_count)]
+    assert len(positions) >= 2
+    keys = [(i, j, c) for c, i, j in positions]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert all(mask[i, j] for _, i, j in positions)
+    final = torch.tensor(progress[-1]["images"])
+    assert final.shape == (2, 3, 8, 8)
+    assert torch.equal(final[:, :, ~mask], image[:, ~mask].expand(2, -1, -1))
+
+
+def test_pause_step_resume_stop_and_the_worker_is_freed(client):
+    job = client.submit(model=GREY, n=1, temperature=1.0, seed=0, speed=1, api_name="/sample_generate")
+    deadline = time.monotonic() + 60
+    while not job.outputs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.predict(api_name="/sample_pause")
+    job.result(timeout=30)  # the stream ends by itself once paused
+    paused = job.outputs()[-1][-1]
+    assert paused["state"] == "Paused"
+
+    stepped = client.predict(api_name="/sample_step_pixel")[-1]
+    assert stepped["count"] == paused["count"] + 1  # one greyscale pixel is one sub-pixel
+    row = client.predict(api_name="/sample_step_row")[-1]
+    assert row["position"][1:] == [stepped["position"][1], 7]  # the rest of that row, up to its last column
+
+    resumed = client.submit(api_name="/sample_resume")
+    while len(resumed.outputs()) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stopped = client.predict(api_name="/sample_stop")[-1]
+    assert stopped["state"] == "Stopped"
+    t = time.monotonic()
+    while not resumed.done() and time.monotonic() - t < 10:
+        time.sleep(0.1)
+    assert resumed.done()
+    # A stopped generation cannot be resumed: the next stream ends at once, still stopped.
+    assert client.predict(api_name="/sample_resume")[-1]["state"] == "Stopped"
+
+
+def test_finish_runs_to_the_end_and_sessions_are_separate(server):
+    first, second = Client(server, verbose=False), Client(server, verbose=False)
+    job = first.submit(model=GREY, n=3, temperature=0.5, seed=1, speed=1, api_name="/sample_generate")
+    while not job.outputs():
+        time.sleep(0.1)
+    with pytest.raises(Exception, match="Nothing is being generated"):
+        second.predict(api_name="/sample_finish")
+    done = first.predict(api_name="/sample_finish")[-1]
+    assert done["state"] == "Done" and done["count"] == done["total"] == 64
+    assert torch.tensor(done["images"]).shape == (3, 1, 8, 8)
+
+
+def test_nothing_painted_is_refused_with_a_message(client, tmp_path):
+    image = torch.zeros(1, 8, 8, dtype=torch.long)
+    value = editor_files(tmp_path, image, lower_half(8, 8))
+    value["layers"] = []
+    with pytest.raises(Exception, match="Nothing to fill in"):
+        client.predict(editor=value, model=GREY, n=1, temperature=1.0, seed=0, speed=10, api_name="/complete_generate")
+
+
+def test_best_of_k_ranks_completions(client, tmp_path):
+    image = torch.randint(0, 256, (1, 8, 8), generator=torch.Generator().manual_seed(2))
+    ranked = client.predict(
+        editor=editor_files(tmp_path, image, lower_half(8, 8)),
+        model=GREY,
+        k=4,
+        temperature=1.0,
+        seed=0,
+        api_name="/complete_best_of_k",
+    )
+    bits = [float(item["caption"].split("·")[1].split()[0]) for item in ranked]
+    assert len(bits) == 4 and bits == sorted(bits)
+
+
+def test_likelihood_scores_every_model_of_the_data_set(client, tmp_path):
+    picture = tmp_path / "shirt.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), "L").save(picture)
+    value = {"background": handle_file(str(picture)), "layers": [], "composite": handle_file(str(picture))}
+    items, summary = client.predict(group="fashion_mnist", editor=value, api_name="/likelihood")
+    assert [item["caption"].split(" · ")[0] for item in items] == ["the image", "PixelCNN"]
+    assert "bits/dim" in summary
+
+
+# ---------------------------------------------------------------------------------- plumbing
+
+
+def test_any_image_mode_is_converted_and_non_images_are_refused(tmp_path):
+    modes = {
+        "P": Image.new("P", (20, 10), 3),
+        "LA": Image.new("LA", (10, 10), (200, 255)),
+        "RGBA": Image.new("RGBA", (10, 10), (10, 20, 30, 0)),
+        "I;16": Image.fromarray(np.arange(100, dtype=np.uint16).reshape(10, 10) * 600),
+        "CMYK": Image.new("CMYK", (10, 10), (0, 255, 0, 0)),
+    }
+    for mode, picture in modes.items():
+        path = tmp_path / f"{mode.replace(';', '')}.png" if mode != "CMYK" else tmp_path / "cmyk.jpg"
+        picture.save(path)
+        for shape in ((1, 8, 8), (3, 4, 4)):
+            x = to_model_image(open_image(path), shape, 256)
+            assert x.shape == shape and x.dtype == torch.long and 0 <= int(x.min()) and int(x.max()) < 256, mode
+    assert to_model_image(modes["RGBA"], (3, 2, 2), 256).eq(0).all()  # transparent -> black background
+    (tmp_path / "notes.txt").write_text("not a picture")
+    with pytest.raises(ValueError, match="not an image"):
+        open_image(tmp_path / "notes.txt")
+    (tmp_path / "huge.png").write_bytes(b"\0" * (6 * 2**20))
+    with pytest.raises(ValueError, match="limited to 5 MB"):
+        open_image(tmp_path / "huge.png")
+
+
+def test_editor_round_trip_and_quantization():
+    image = torch.randint(0, 4, (3, 5, 7))
+    mask = torch.rand(5, 7) > 0.5
+    assert to_model_image(to_uint8(image, 4), (3, 5, 7), 4).equal(image)
+    back, back_mask = read_editor(editor_value(image, 4, mask), (3, 5, 7), 4)
+    assert back.equal(image) and back_mask.equal(mask)
+    with pytest.raises(ValueError, match="no image"):
+        read_editor(None, (3, 5, 7), 4)
+
+
+def test_clicks_map_to_sample_and_pixel():
+    shape = (1, 8, 8)
+    scale = strip_scale(shape, 2)
+    assert scale > 1 and 2 * 8 * scale + gap_for(scale) <= STRIP_BOX[0] and 8 * scale <= STRIP_BOX[1]
+    assert locate(0, 0, shape, 2, scale) == (0, 0, 0)
+    assert locate(8 * scale - 1, 8 * scale - 1, shape, 2, scale) == (0, 7, 7)
+    assert locate(8 * scale + 1, 0, shape, 2, scale) is None  # the gap between samples
+    second = 8 * scale + gap_for(scale)
+    assert locate(second + 3 * scale, 2 * scale, shape, 2, scale) == (1, 2, 3)
+    assert locate(10_000, 0, shape, 2, scale) is None
+
+
+def test_live_generation_steps_by_pixel_and_row_and_keeps_distributions(tmp_path):
+    model = pixelrnn.build_model("row_lstm", image_shape=(3, 4, 5), levels=16, **TINY)
+    image = torch.randint(0, 16, (3, 4, 5))
+    mask = lower_half(4, 5)
+    run = LiveGeneration(model, 2, image, mask, seed=0)
+    assert run.step_pixel() == 3 and run.position == (2, 2, 0)
+    assert run.step_row() == 12 and run.position == (2, 2, 4)
+    assert run.finish() == 15 and run.finished
+    assert torch.equal(run.image[:, :, ~mask], image[:, ~mask].expand(2, -1, -1))
+    drawn = run.probs[:, :, mask].gather(-1, run.image[:, :, mask].unsqueeze(-1))
+    assert (drawn > 0).all() and torch.allclose(run.probs[:, :, mask].sum(-1), torch.ones(2, 3, int(mask.sum())))
+    assert (run.probs[:, :, ~mask] == 0).all()
+
+
+# ---------------------------------------------------------------------------------- weights
+
+
+def test_uploaded_files_load_and_pickles_are_refused(tmp_path):
+    folder = tiny_checkpoints(tmp_path)[0]
+    entry = load_from_files([f"{folder}/model.safetensors", f"{folder}/config.json"])
+    assert entry.dataset == "fashion_mnist" and entry.label.endswith("(uploaded)")
+    (tmp_path / "weights.bin").write_bytes(b"\x80\x04")
+    with pytest.raises(ValueError, match="pickled"):
+        load_from_files([str(tmp_path / "weights.bin"), f"{folder}/config.json"])
+    with pytest.raises(ValueError, match="exactly one"):
+        load_from_files([f"{folder}/config.json"])
+
+
+def test_download_holds_the_weights_and_loaded_models_stay_with_their_user(tmp_path):
+    shipped = discover([tiny_checkpoints(tmp_path)[0]])[0]
+    archive, weights, config = export(shipped[0])
+    with zipfile.ZipFile(archive) as zf:
+        assert sorted(Path(n).name for n in zf.namelist()) == ["README.md", "config.json", "model.safetensors"]
+    reloaded = pixelrnn.load(str(Path(weights).parent))
+    assert all(
+        torch.equal(a, b) for a, b in zip(reloaded.state_dict().values(), shipped[0].model().state_dict().values())
+    )
+    assert Path(config).name == "config.json"
+
+    alice, bob = Session(shipped), Session(shipped)
+    label = alice.add(load_from_files([weights, config]))
+    assert label in alice.labels() and label not in bob.labels()
+    assert alice.entry(label).model() is not shipped[0].model()
+
+
+def test_hub_actions_fail_clearly_offline(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="Could not load"):
+        load_from_hub("nobody/no-such-pixelrnn")
+    entry = discover([tiny_checkpoints(tmp_path)[0]])[0][0]
+    token = "hf_secret_token_123"
+    with pytest.raises(ValueError) as error:
+        publish(entry, "nobody/pixelrnn-test", token)
+    assert token not in str(error.value)
+    assert time.monotonic() - started < 30
+
+
+def test_discovery_reports_empty_and_missing_folders(tmp_path):
+    entries, problems = discover([tmp_path, tmp_path / "missing"])
+    assert entries == [] and "no model folders" in problems[0] and "no such folder" in problems[1]
+
+
+@pytest.mark.skipif(not any(DEFAULT_CHECKPOINTS.glob("*/config.json")), reason="no shipped checkpoints yet")
+def test_shipped_checkpoints_load():
+    entries, problems = discover([DEFAULT_CHECKPOINTS])
+    assert entries and not problems
+    for entry in entries:
+        model = entry.model()
+        assert tuple(model.image_shape) == entry.image_shape
+    assert create_app() is not None
