@@ -1,0 +1,78 @@
+"""Cached against reference (one forward pass per sub-pixel) sampling, side by side.
+
+    python bench/sampling.py                      # CPU, every variant, 28x28x1 and 32x32x3, batch 1 and 16
+    python bench/sampling.py --device cuda
+    python bench/sampling.py --models row_lstm --shapes 1x28x28 --batches 1
+
+The reference sampler costs C*H*W full forward passes; it is timed on the first
+``--reference-steps`` sub-pixels and extrapolated (every pass costs the same), while the
+cached sampler draws whole images. Both run in the same process, one after the other per
+row, so the ratio is robust to the machine's speed drifting. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import platform
+import time
+
+import torch
+
+import pixelrnn
+
+
+def hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = platform.processor() or "CPU"
+    return f"{name}, {torch.get_num_threads()} threads"
+
+
+def timed(fn, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(pixelrnn.MODELS), choices=pixelrnn.MODELS)
+    parser.add_argument("--shapes", nargs="+", default=["1x28x28", "3x32x32"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--reference-steps", type=int, default=24)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+
+    print(f"Sampling, `{args.preset}` preset, 256 levels, on {hardware(device)}, torch {torch.__version__}\n")
+    print("| model | image | batch | cached ms/image | reference ms/image | speed-up |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
+    for name, shape_text, batch in itertools.product(args.models, args.shapes, args.batches):
+        shape = tuple(int(s) for s in shape_text.split("x"))
+        model = pixelrnn.build_model(name, image_shape=shape, levels=256, preset=args.preset).to(device).eval()
+        sub_pixels = shape[0] * shape[1] * shape[2]
+        pixelrnn.sample(model, batch, seed=0)  # warm-up
+        cached = timed(lambda: pixelrnn.sample(model, batch, seed=0), device) / batch
+        steps = pixelrnn.generate(model, batch, seed=0, cached=False)
+        next(steps)  # warm-up
+        reference_steps = min(args.reference_steps, sub_pixels - 1)
+        partial = timed(lambda: list(itertools.islice(steps, reference_steps)), device)
+        reference = partial / reference_steps * sub_pixels / batch
+        print(
+            f"| {name} | {shape_text} | {batch} | {cached * 1e3:,.0f} | {reference * 1e3:,.0f} | {reference / cached:,.0f}x |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
