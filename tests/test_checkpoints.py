@@ -1,0 +1,47 @@
+"""The pretrained weights that ship in checkpoints/: present, well-formed, usable."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import pixelrnn
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+EXPECTED = {
+    "fashion_mnist": ((1, 28, 28), 256),
+    "cifar10": ((3, 32, 32), 256),
+}
+
+
+SHIPPED = sorted(path.name for path in CHECKPOINTS.iterdir() if path.is_dir())
+
+
+def test_every_variant_ships_for_fashion_mnist():
+    assert {f"fashion_mnist-{name}" for name in pixelrnn.MODELS if name != "multiscale"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint(name):
+    dataset, model_name = name.split("-")
+    directory = CHECKPOINTS / name
+    assert (directory / "model.safetensors").stat().st_size < 20e6, "each checkpoint stays under 20 MB"
+    model = pixelrnn.load(directory)
+    shape, levels = EXPECTED[dataset]
+    assert model.name == model_name and model.image_shape == shape and model.levels == levels
+    assert model.metadata["dataset"] == dataset
+    bits = model.metadata["test_bits_per_dim"]
+    assert 0 < bits < 8, "trained: better than the uniform 8 bits/dim"
+    assert (directory / "README.md").read_text().startswith("---"), "a model card with Hub metadata"
+    x = torch.randint(0, levels, (2, *shape), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits = model(x)
+        log_prob = model.log_prob(x)
+    assert logits.shape == (2, levels, *shape)
+    assert torch.isfinite(log_prob).all()
+    # A flat grey image is easy for any trained model; random noise is not.
+    flat = torch.full((1, *shape), levels // 2)
+    with torch.no_grad():
+        flat_bits = pixelrnn.bits_per_dim(model.log_prob(flat), shape).item()
+    assert flat_bits < math.log2(levels)
