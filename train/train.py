@@ -120,7 +120,8 @@ def hardware_name(device: torch.device, world_size: int) -> str:
                 if line.startswith("model name"):
                     cpu = line.split(":", 1)[1].strip()
                     break
-        name = f"{cpu}, {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        name = f"{cpu}, {threads} thread{'s' if threads > 1 else ''}"
     return f"{world_size} x {name}" if world_size > 1 else name
 
 
