@@ -12,6 +12,7 @@ from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
 from .picker import Picker
 from .session import Session
+from .widgets import pixel_gallery
 
 
 def completion_run(
@@ -64,15 +65,7 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
         with gr.Row():
             k = gr.Slider(2, 16, value=8, step=1, label="K", elem_id="complete-k")
             rank = gr.Button("Complete K times and rank", elem_id="complete-best-of-k")
-        ranked = gr.Gallery(
-            format="png",  # lossless: every model pixel stays a sharp square
-            label="Best first",
-            columns=8,
-            height=240,
-            object_fit="contain",
-            elem_classes=["pixelated"],
-            elem_id="complete-ranked",
-        )
+        ranked = pixel_gallery("Best first", "complete-ranked", columns=8, height=240)
     picker.wire(session, model, lambda s, label: s.entry(label))
     view.wire(session, generate, completion_run, [picker.editor, model, n, temperature, seed], model)
     rank.click(

@@ -12,6 +12,7 @@ from .images import display_scale, to_uint8, upscale
 from .overlays import heat_css, heat_map
 from .picker import Picker
 from .session import Session
+from .widgets import pixel_gallery
 
 
 def score(session: Session, group: str, editor: dict | None) -> tuple[list, str]:
@@ -58,15 +59,8 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
             picker = Picker.build("likelihood", occlude=False, label="Add a defect", initial=initial)
             go = gr.Button("Score with every model", variant="primary", elem_id="likelihood-score")
         with gr.Column(scale=3, min_width=360):
-            maps = gr.Gallery(
-                format="png",  # lossless: every model pixel stays a sharp square
-                label="Bits per pixel: what each model finds surprising",
-                columns=3,
-                height=480,
-                object_fit="contain",
-                allow_preview=False,
-                elem_classes=["pixelated"],
-                elem_id="likelihood-maps",
+            maps = pixel_gallery(
+                "Bits per pixel: what each model finds surprising", "likelihood-maps", allow_preview=False
             )
             summary = gr.Markdown(
                 "An autoregressive model gives every image an exact likelihood. Draw a stroke that does not belong "

@@ -19,6 +19,7 @@ from .images import display_scale, locate, to_model_image, to_uint8, upscale
 from .overlays import receptive_overlay
 from .plots import CHANNELS
 from .session import Session
+from .widgets import pixel_gallery
 
 
 def backdrop(entry: ModelEntry) -> torch.Tensor:
@@ -92,15 +93,8 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
                 height=300,
             )
         with gr.Column(scale=3, min_width=360):
-            overlays = gr.Gallery(
-                format="png",  # lossless: every model pixel stays a sharp square
-                label="What each model sees from the clicked pixel",
-                columns=3,
-                height=480,
-                object_fit="contain",
-                allow_preview=False,
-                elem_classes=["pixelated"],
-                elem_id="receptive-maps",
+            overlays = pixel_gallery(
+                "What each model sees from the clicked pixel", "receptive-maps", allow_preview=False
             )
             summary = gr.Markdown(
                 "Click a pixel on the left. Cyan: the earlier sub-pixels the model's softmax at that pixel depends on "
