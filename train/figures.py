@@ -19,6 +19,9 @@ from PIL import Image
 
 import pixelrnn
 
+from .evaluate import dataset_levels
+
+
 def to_rgb(images: torch.Tensor, levels: int) -> np.ndarray:
     """``LongTensor[N, C, H, W]`` -> ``uint8 [N, H, W, 3]``."""
     scaled = (images.float() * (255.0 / (levels - 1))).round().clamp(0, 255).byte()
@@ -64,9 +67,12 @@ def main(argv=None) -> None:
         samples = [to_rgb(pixelrnn.sample(m, args.samples, seed=args.seed), levels) for m in models]
         grid(samples, args.scale).save(out / f"samples-{dataset}.png")
 
-        test = pixelrnn.data.load_dataset(test_data.get(dataset, dataset), split="test", channels=models[0].colors)
-        originals = test[torch.linspace(0, len(test) - 1, args.completions).long()].long()
         _, h, w = models[0].image_shape
+        source = test_data.get(dataset, dataset)
+        if dataset_levels(source) != levels:
+            parser.error(f"the {dataset} models have {levels} levels per sub-pixel but {source} has {dataset_levels(source)}")
+        test = pixelrnn.data.load_dataset(source, split="test", image_size=(h, w), channels=models[0].colors)
+        originals = test[torch.linspace(0, len(test) - 1, args.completions).long()].long()
         mask = torch.zeros(h, w, dtype=torch.bool)
         mask[h // 2 :] = True
         occluded = originals.clone()

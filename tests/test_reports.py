@@ -1,0 +1,60 @@
+"""python -m train.results and python -m train.figures: the README's table and grids."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+import pixelrnn
+from train import figures, results
+
+
+def shipped(root, dataset="toy"):
+    """Two tiny 'trained' models for ``dataset`` in ``root``, as the training CLI saves them."""
+    for k, name in enumerate(["row_lstm", "pixelcnn"]):
+        torch.manual_seed(k)
+        model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=256, hidden=4, layers=1, out_hidden=8)
+        model.save_pretrained(
+            root / f"{dataset}-{name}", dataset=dataset, test_bits_per_dim=1.5 + k, train_steps=100 * (k + 1),
+            train_time_s=120.0, hardware="Some CPU, 1 thread",
+        )
+
+
+def test_results_table_has_one_row_per_checkpoint_in_model_order(tmp_path, capsys):
+    shipped(tmp_path)
+    (tmp_path / "not-a-checkpoint").mkdir()
+    results.main(["--checkpoints", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 + 2
+    assert lines[2].startswith("| toy | `pixelcnn` | 2.500 | – |"), "pixelcnn comes first, as in pixelrnn.MODELS"
+    assert "| 200 | 2 min | Some CPU, 1 thread |" in lines[2]
+    assert lines[3].startswith("| toy | `row_lstm` | 1.500 |")
+    parameters = sum(p.numel() for p in pixelrnn.load(tmp_path / "toy-row_lstm").parameters())
+    assert f"| {parameters:,} |" in lines[3]
+
+
+def test_published_numbers_are_the_papers_cifar10_ones():
+    assert results.PUBLISHED[("cifar10", "diagonal_bilstm")] == 3.00
+    assert set(results.PUBLISHED) == {("cifar10", m) for m in ["pixelcnn", "row_lstm", "diagonal_bilstm", "gated_pixelcnn"]}
+
+
+def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path):
+    checkpoints, images, out = tmp_path / "checkpoints", tmp_path / "images", tmp_path / "docs"
+    checkpoints.mkdir()
+    shipped(checkpoints)
+    (images / "test").mkdir(parents=True)
+    for k in range(5):
+        Image.fromarray(np.full((16, 16), 60 * k, np.uint8)).save(images / "test" / f"{k}.png")
+    figures.main([
+        "--checkpoints", str(checkpoints), "--out", str(out), "--test-data", f"toy={images}",
+        "--samples", "3", "--completions", "2", "--scale", "2",
+    ])
+    tile, gap = 8 * 2, 2
+    samples = Image.open(out / "samples-toy.png")
+    assert samples.size == (3 * (tile + gap) + gap, 2 * (tile + gap) + gap), "3 samples from each of 2 models"
+    completions = np.asarray(Image.open(out / "completions-toy.png").convert("L"))
+    assert completions.shape == (2 * (tile + gap) + gap, (2 + 2) * (tile + gap) + gap), "original, occluded, 2 models"
+    first_original = completions[gap : gap + tile, gap : gap + tile]
+    first_completion = completions[gap : gap + tile, 2 * (tile + gap) + gap : 3 * (tile + gap)]
+    assert np.array_equal(first_original[: tile // 2], first_completion[: tile // 2]), "the upper half is kept"
