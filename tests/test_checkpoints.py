@@ -18,8 +18,10 @@ EXPECTED = {
 SHIPPED = sorted(path.name for path in CHECKPOINTS.iterdir() if path.is_dir())
 
 
-def test_every_variant_ships_for_fashion_mnist():
-    assert {f"fashion_mnist-{name}" for name in pixelrnn.MODELS} <= set(SHIPPED)
+@pytest.mark.parametrize("dataset", sorted(EXPECTED))
+def test_every_variant_ships_for_each_data_set(dataset):
+    missing = {f"{dataset}-{name}" for name in pixelrnn.MODELS} - set(SHIPPED)
+    assert not missing, f"checkpoints/ lacks {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
