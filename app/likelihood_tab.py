@@ -12,7 +12,7 @@ from .images import display_scale, to_uint8, upscale
 from .overlays import heat_css, heat_map
 from .picker import Picker
 from .session import Session
-from .widgets import pixel_gallery
+from .widgets import data_set_radio, pixel_gallery
 
 
 def score(session: Session, group: str, editor: dict | None) -> tuple[list, str]:
@@ -50,12 +50,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
     """Lay out the tab inside the current ``gr.Tab``; returns its data set chooser."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
-            group = gr.Radio(
-                [(group_name(g), g) for g in groups],
-                value=groups[0] if groups else None,
-                label="Data set",
-                elem_id="likelihood-group",
-            )
+            group = data_set_radio(groups, "likelihood-group")
             picker = Picker.build("likelihood", occlude=False, label="Add a defect", initial=initial)
             go = gr.Button("Score with every model", variant="primary", elem_id="likelihood-score")
         with gr.Column(scale=3, min_width=360):

@@ -19,7 +19,7 @@ from .images import display_scale, locate, to_model_image, to_uint8, upscale
 from .overlays import receptive_overlay
 from .plots import CHANNELS
 from .session import Session
-from .widgets import pixel_gallery
+from .widgets import data_set_radio, pixel_gallery
 
 
 def backdrop(entry: ModelEntry) -> torch.Tensor:
@@ -69,12 +69,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
     target = gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
-            group = gr.Radio(
-                [(group_name(g), g) for g in groups],
-                value=groups[0] if groups else None,
-                label="Data set",
-                elem_id="receptive-group",
-            )
+            group = data_set_radio(groups, "receptive-group")
             channels = CHANNELS[initial.image_shape[0] if initial else 1]
             channel = gr.Radio(
                 [n for n, _ in channels],
