@@ -10,7 +10,6 @@ models but the multi-scale one, which has its own order: see :meth:`generation_o
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .hub import HubMixin
@@ -37,6 +36,7 @@ class PixelModel(HubMixin, nn.Module):
         self.image_shape = (c, h, w)
         self.levels = int(levels)
         self.colors = c
+        self.register_buffer("embed_scale", torch.tensor(2.0 / (self.levels - 1)), persistent=False)
         #: Filled in by :func:`pixelrnn.build_model`: everything needed to build the model again.
         self.config: dict = {}
 
@@ -65,11 +65,9 @@ class PixelModel(HubMixin, nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Integer values ``[0, levels)`` to floats in ``[-1, 1]``, same shape."""
-        return x.to(self.dtype_for_input) * (2.0 / (self.levels - 1)) - 1.0
-
-    @property
-    def dtype_for_input(self) -> torch.dtype:
-        return next(self.parameters()).dtype
+        # A long tensor times a 0-dim float tensor takes the float's dtype, so the embedding
+        # follows model.to(dtype) without looking the parameters up at every sampling step.
+        return x * self.embed_scale - 1.0
 
     @property
     def device(self) -> torch.device:
@@ -141,6 +139,7 @@ class Cache:
         self.pixel_convs = {
             module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))
         }
+        self.head_layers = (self.conv(model.head.hidden), self.conv(model.head.logits))
 
     def conv(self, module: nn.Module) -> PixelConv:
         """The one-pixel form of one of the model's convolutions."""
@@ -148,8 +147,8 @@ class Cache:
 
     def head(self, features: torch.Tensor) -> torch.Tensor:
         """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels, C]``."""
-        head = self.model.head
-        out = self.conv(head.logits)(F.relu(self.conv(head.hidden)(F.relu(features))))
+        hidden, logits = self.head_layers
+        out = logits(torch.relu(hidden(torch.relu(features))))
         return out.view(out.shape[0], self.model.colors, self.model.levels).transpose(1, 2)
 
     def step(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:

@@ -65,13 +65,17 @@ class PixelCNNCache(Cache):
     def __init__(self, model: PixelCNN, batch: int):
         super().__init__(model)
         c, h, w = model.image_shape
+        # Looked up once: at one pixel a step is a few dozen tiny matrix products, so Python's
+        # attribute lookups would cost as much as the arithmetic.
+        self.input_conv = self.conv(model.input_conv)
+        self.blocks = [(self.conv(b.reduce), self.conv(b.conv), self.conv(b.expand)) for b in model.blocks]
         self.conv_inputs = [pad_like(b.conv, torch.zeros(batch, b.conv.in_channels, h, w, device=model.device)) for b in model.blocks]
 
     def step(self, x, i, j):
-        m, conv = self.model, self.conv
-        features = conv(m.input_conv).at(image_window(x, m.embed, i, j, m.input_conv.padding), 0, 0)
-        for block, buffer in zip(m.blocks, self.conv_inputs):
-            ph, pw = block.conv.padding
-            buffer[:, :, i + ph, j + pw] = F.relu(conv(block.reduce)(F.relu(features)))
-            features = features + conv(block.expand)(F.relu(conv(block.conv).at(buffer, i, j)))
+        m = self.model
+        features = self.input_conv.at(image_window(x, m.embed, i, j, self.input_conv.padding), 0, 0)
+        for (reduce, conv, expand), buffer in zip(self.blocks, self.conv_inputs):
+            ph, pw = conv.padding
+            buffer[:, :, i + ph, j + pw] = torch.relu(reduce(torch.relu(features)))
+            features = features + expand(torch.relu(conv.at(buffer, i, j)))
         return self.head(features)

@@ -70,10 +70,13 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
     return canvas
 
 
-# As a decorator, no_grad switches grad mode off only while the generator runs, in
-# whichever thread resumes it; a `with` block inside would leak its state to the caller
-# at every yield and leave autograd off if the caller never finishes the generator.
-@torch.no_grad()
+# Inference mode rather than no_grad: a step is a few dozen tiny operations, and skipping
+# autograd's bookkeeping entirely makes each of them measurably cheaper. The canvas is made
+# outside, so it stays a normal tensor that callers can use for anything. As a decorator,
+# the mode is on only while the generator runs, in whichever thread resumes it; a `with`
+# block inside would leak it to the caller at every yield, and leave it on for good if the
+# caller never finishes the generator.
+@torch.inference_mode()
 def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[Step]:
     """Fill ``canvas`` in place where ``unknown``, yielding each step."""
     generator = torch.Generator(device=canvas.device)
@@ -108,8 +111,14 @@ def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.
 
 
 def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Generator):
+    """Draw one value per row of ``logits`` ``[n, levels]``: ``(probs [n, levels], values [n])``."""
     probs = torch.softmax(logits.float() / temperature, dim=-1)
-    value = torch.multinomial(probs, 1, generator=generator)[:, 0]
+    # Inverse-CDF sampling: the first value whose cumulative probability exceeds u ~ U[0, 1)
+    # (never a value of probability 0). It draws from the same distribution as
+    # torch.multinomial at a fraction of its cost per call, which matters at one call per
+    # sub-pixel; the clamp catches a final cumulative sum that rounds to just below u.
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)
+    value = torch.searchsorted(probs.cumsum(-1), u, right=True)[:, 0].clamp_(max=probs.shape[-1] - 1)
     return probs, value
 
 

@@ -90,6 +90,32 @@ def test_generation_leaves_autograd_alone_wherever_it_is_resumed():
     loss.backward()
 
 
+@pytest.mark.parametrize("name", ["pixelcnn", "multiscale"])
+def test_sampled_images_are_ordinary_tensors(name):
+    """Sampling runs in inference mode, but what it returns can be edited and trained on."""
+    model = tiny(name, (3, 5, 4))
+    images = pixelrnn.sample(model, 2, seed=0)
+    images[0, 0, 0, 0] = 1
+    last = None
+    for last in pixelrnn.generate(model, 1, seed=0):
+        pass
+    last.image[0, 0, 0, 0] = 1
+    (-model.log_prob(torch.cat([images, last.image])).mean()).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_samples_follow_the_distribution_they_are_drawn_from():
+    """The first sub-pixel has no context, so 20,000 draws of it share one distribution;
+    their frequencies must match it (each within about 6 standard deviations)."""
+    model = tiny("gated_pixelcnn", (1, 3, 3))
+    for temperature in (1.0, 0.5):
+        first = next(iter(pixelrnn.generate(model, 20_000, temperature=temperature, seed=0)))
+        probs = first.probs[0]
+        assert torch.allclose(first.probs, probs.expand_as(first.probs))
+        counts = torch.bincount(first.value, minlength=model.levels).float()
+        torch.testing.assert_close(counts / counts.sum(), probs, atol=0.016, rtol=0)
+
+
 def test_complete_ranks_by_exact_likelihood():
     model = tiny("gated_pixelcnn", (1, 6, 5))
     image = torch.randint(0, 6, (1, 6, 5))
