@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -58,3 +59,19 @@ def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path
     first_original = completions[gap : gap + tile, gap : gap + tile]
     first_completion = completions[gap : gap + tile, 2 * (tile + gap) + gap : 3 * (tile + gap)]
     assert np.array_equal(first_original[: tile // 2], first_completion[: tile // 2]), "the upper half is kept"
+
+
+@pytest.mark.parametrize("problem", ["bad --test-data", "missing test data", "no checkpoints"])
+def test_figures_explain_bad_input_before_sampling(tmp_path, capsys, problem):
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    if problem != "no checkpoints":
+        shipped(checkpoints)
+    test_data = {"bad --test-data": "toy", "missing test data": f"toy={tmp_path / 'nowhere'}"}.get(problem, "toy=x")
+    with pytest.raises(SystemExit) as stopped:
+        figures.main(["--checkpoints", str(checkpoints), "--out", str(tmp_path / "docs"), "--test-data", test_data])
+    assert stopped.value.code == 2
+    message = capsys.readouterr().err
+    expected = {"bad --test-data": "DATASET=PATH", "missing test data": "nowhere", "no checkpoints": "no saved models"}[problem]
+    assert expected in message and "Traceback" not in message
+    assert not (tmp_path / "docs").exists(), "nothing is drawn"

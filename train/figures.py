@@ -53,26 +53,24 @@ def main(argv=None) -> None:
         help="read DATASET's test images from PATH (a folder or archive) instead of the standard loader",
     )
     args = parser.parse_args(argv)
-    test_data = dict(item.split("=", 1) for item in args.test_data)
+    # Everything that can fail on the user's input (paths, data sets) fails here, with a
+    # message, before minutes go into sampling.
+    try:
+        test_data = dict(_dataset_and_path(item) for item in args.test_data)
+        by_dataset = _models_by_dataset(Path(args.checkpoints))
+        tests = {dataset: _test_images(models, test_data.get(dataset, dataset), args.completions)
+                 for dataset, models in by_dataset.items()}
+    except (ValueError, FileNotFoundError, ConnectionError) as error:
+        parser.error(str(error))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    by_dataset: dict[str, list] = {}
-    for directory in sorted(Path(args.checkpoints).iterdir()):
-        if (directory / "config.json").exists():
-            model = pixelrnn.load(directory)
-            by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
     for dataset, models in by_dataset.items():
-        models.sort(key=lambda m: pixelrnn.MODELS.index(m.name))
         levels = models[0].levels
         samples = [to_rgb(pixelrnn.sample(m, args.samples, seed=args.seed), levels) for m in models]
         grid(samples, args.scale).save(out / f"samples-{dataset}.png")
 
+        originals = tests[dataset]
         _, h, w = models[0].image_shape
-        source = test_data.get(dataset, dataset)
-        if dataset_levels(source) != levels:
-            parser.error(f"the {dataset} models have {levels} levels per sub-pixel but {source} has {dataset_levels(source)}")
-        test = pixelrnn.data.load_dataset(source, split="test", image_size=(h, w), channels=models[0].colors)
-        originals = test[torch.linspace(0, len(test) - 1, args.completions).long()].long()
         mask = torch.zeros(h, w, dtype=torch.bool)
         mask[h // 2 :] = True
         occluded = originals.clone()
@@ -83,6 +81,39 @@ def main(argv=None) -> None:
         grid(rows, args.scale).save(out / f"completions-{dataset}.png")
         print(f"{dataset}: rows of {', '.join(m.name for m in models)} -> {out}/samples-{dataset}.png, completions-{dataset}.png")
 
+
+def _dataset_and_path(item: str) -> tuple[str, str]:
+    """``"cifar10=/data/cifar.tar.gz"`` -> ``("cifar10", "/data/cifar.tar.gz")``."""
+    dataset, sep, path = item.partition("=")
+    if not sep or not dataset or not path:
+        raise ValueError(f"--test-data takes DATASET=PATH, e.g. cifar10=/data/cifar10.tar.gz; got {item!r}")
+    return dataset, path
+
+
+def _models_by_dataset(checkpoints: Path) -> dict[str, list]:
+    """The saved models under ``checkpoints``, grouped by data set, in :data:`pixelrnn.MODELS` order."""
+    if not checkpoints.is_dir():
+        raise FileNotFoundError(f"{checkpoints} is not a directory of saved models")
+    by_dataset: dict[str, list] = {}
+    for directory in sorted(checkpoints.iterdir()):
+        if (directory / "config.json").exists():
+            model = pixelrnn.load(directory)
+            by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
+    if not by_dataset:
+        raise FileNotFoundError(f"no saved models (folders with a config.json) in {checkpoints}")
+    for models in by_dataset.values():
+        models.sort(key=lambda m: pixelrnn.MODELS.index(m.name))
+    return by_dataset
+
+
+def _test_images(models: list, source: str, count: int) -> torch.Tensor:
+    """``count`` test images of ``source``, evenly spread, sized for ``models``: ``LongTensor[count, C, H, W]``."""
+    levels = models[0].levels
+    if dataset_levels(source) != levels:
+        raise ValueError(f"the models have {levels} levels per sub-pixel but {source} has {dataset_levels(source)}")
+    _, h, w = models[0].image_shape
+    test = pixelrnn.data.load_dataset(source, split="test", image_size=(h, w), channels=models[0].colors)
+    return test[torch.linspace(0, len(test) - 1, count).long()].long()
 
 if __name__ == "__main__":
     main()
