@@ -4,10 +4,12 @@
     python bench/sampling.py --device cuda
     python bench/sampling.py --models row_lstm --shapes 1x28x28 --batches 1
 
-The reference sampler costs C*H*W full forward passes; it is timed on the first
-``--reference-steps`` sub-pixels and extrapolated (every pass costs the same), while the
-cached sampler draws whole images. Both run in the same process, one after the other per
-row, so the ratio is robust to the machine's speed drifting. Prints a markdown table.
+The reference sampler costs C*H*W full forward passes, all alike: each of its first
+``--reference-steps`` sub-pixels is timed on its own and the median step, times C*H*W, is
+its time per image. The cached sampler draws whole images, ``--repeats`` times, and its
+median counts. Medians, because on a shared machine other processes' bursts hit single
+timings hard. Both run in the same process, one after the other per row, so the ratio is
+robust to the machine's speed drifting. Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import platform
+import statistics
 import time
 
 import torch
@@ -43,13 +46,18 @@ def timed(fn, device) -> float:
     return time.perf_counter() - start
 
 
+def median_time(fn, device, repeats: int) -> float:
+    return statistics.median(timed(fn, device) for _ in range(repeats))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(pixelrnn.MODELS), choices=pixelrnn.MODELS)
     parser.add_argument("--shapes", nargs="+", default=["1x28x28", "3x32x32"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
     parser.add_argument("--preset", default="small")
-    parser.add_argument("--reference-steps", type=int, default=24)
+    parser.add_argument("--reference-steps", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -62,12 +70,11 @@ def main() -> None:
         model = pixelrnn.build_model(name, image_shape=shape, levels=256, preset=args.preset).to(device).eval()
         sub_pixels = shape[0] * shape[1] * shape[2]
         pixelrnn.sample(model, batch, seed=0)  # warm-up
-        cached = timed(lambda: pixelrnn.sample(model, batch, seed=0), device) / batch
+        cached = median_time(lambda: pixelrnn.sample(model, batch, seed=0), device, args.repeats) / batch
         steps = pixelrnn.generate(model, batch, seed=0, cached=False)
         next(steps)  # warm-up
-        reference_steps = min(args.reference_steps, sub_pixels - 1)
-        partial = timed(lambda: list(itertools.islice(steps, reference_steps)), device)
-        reference = partial / reference_steps * sub_pixels / batch
+        step = median_time(lambda: next(steps), device, min(args.reference_steps, sub_pixels - 1))
+        reference = step * sub_pixels / batch
         print(
             f"| {name} | {shape_text} | {batch} | {cached * 1e3:,.0f} | {reference * 1e3:,.0f} | {reference / cached:,.0f}x |",
             flush=True,
