@@ -148,7 +148,7 @@ class Cache:
     def head(self, features: torch.Tensor) -> torch.Tensor:
         """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels, C]``."""
         hidden, logits = self.head_layers
-        out = logits(torch.relu(hidden(torch.relu(features))))
+        out = logits(hidden(torch.relu(features)).relu_())
         return out.view(out.shape[0], self.model.colors, self.model.levels).transpose(1, 2)
 
     def step(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:

@@ -76,6 +76,6 @@ class PixelCNNCache(Cache):
         features = self.input_conv.at(image_window(x, m.embed, i, j, self.input_conv.padding), 0, 0)
         for (reduce, conv, expand), buffer in zip(self.blocks, self.conv_inputs):
             ph, pw = conv.padding
-            buffer[:, :, i + ph, j + pw] = torch.relu(reduce(torch.relu(features)))
-            features = features + expand(torch.relu(conv.at(buffer, i, j)))
+            buffer[:, :, i + ph, j + pw] = reduce(torch.relu(features)).relu_()
+            features = features + expand(conv.at(buffer, i, j).relu_())
         return self.head(features)

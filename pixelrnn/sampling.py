@@ -132,9 +132,10 @@ def _cached_steps(model, canvas, unknown, temperature, generator):
         last_i, last_j = todo[-1].tolist()
         cache = stage_model.new_cache(canvas.shape[0], cond)
         w = stage_model.image_shape[2]
+        unknown_rows = stage_unknown.tolist()  # Python lists: reading a tensor element costs microseconds
         for i in range(last_i + 1):
             for j in range(w if i < last_i else last_j + 1):
-                if not stage_unknown[i, j]:
+                if not unknown_rows[i][j]:
                     cache.step(image, i, j)
                     continue
                 for c in range(colors):
