@@ -20,6 +20,7 @@ from PIL import Image
 import pixelrnn
 
 from .evaluate import dataset_levels
+from .results import saved_models
 
 
 def to_rgb(images: torch.Tensor, levels: int) -> np.ndarray:
@@ -95,14 +96,10 @@ def _models_by_dataset(checkpoints: Path) -> dict[str, list]:
     if not checkpoints.is_dir():
         raise FileNotFoundError(f"{checkpoints} is not a directory of saved models")
     by_dataset: dict[str, list] = {}
-    for directory in sorted(checkpoints.iterdir()):
-        if (directory / "config.json").exists():
-            model = pixelrnn.load(directory)
-            by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
+    for directory, model in saved_models(checkpoints):
+        by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
     if not by_dataset:
         raise FileNotFoundError(f"no saved models (folders with a config.json) in {checkpoints}")
-    for models in by_dataset.values():
-        models.sort(key=lambda m: pixelrnn.MODELS.index(m.name))
     return by_dataset
 
 
@@ -114,6 +111,7 @@ def _test_images(models: list, source: str, count: int) -> torch.Tensor:
     _, h, w = models[0].image_shape
     test = pixelrnn.data.load_dataset(source, split="test", image_size=(h, w), channels=models[0].colors)
     return test[torch.linspace(0, len(test) - 1, count).long()].long()
+
 
 if __name__ == "__main__":
     main()

@@ -25,13 +25,18 @@ PUBLISHED = {
 }
 
 
+def saved_models(checkpoints: Path) -> list[tuple[Path, pixelrnn.PixelModel]]:
+    """``(folder, model)`` for every ``save_pretrained`` folder under ``checkpoints``, in data set
+    (from the metadata) then :data:`pixelrnn.MODELS` order."""
+    found = [(d, pixelrnn.load(d)) for d in sorted(checkpoints.iterdir()) if (d / "config.json").exists()]
+    order = {name: k for k, name in enumerate(pixelrnn.MODELS)}
+    return sorted(found, key=lambda item: (item[1].metadata.get("dataset", ""), order[item[1].name]))
+
+
 def rows(checkpoints: Path) -> list[dict]:
     """One dict per ``save_pretrained`` folder under ``checkpoints``, in data set then model order."""
     found = []
-    for directory in sorted(checkpoints.iterdir()):
-        if not (directory / "config.json").exists():
-            continue
-        model = pixelrnn.load(directory)
+    for _, model in saved_models(checkpoints):
         meta = model.metadata
         dataset = meta.get("dataset", "?")
         found.append(
@@ -46,8 +51,7 @@ def rows(checkpoints: Path) -> list[dict]:
                 "hardware": meta.get("hardware", "?"),
             }
         )
-    order = {name: k for k, name in enumerate(pixelrnn.MODELS)}
-    return sorted(found, key=lambda row: (row["dataset"], order[row["model"]]))
+    return found
 
 
 def markdown(table: list[dict]) -> str:
