@@ -126,12 +126,12 @@ class PixelModel(HubMixin, nn.Module):
 class Cache:
     """Incremental evaluation of a model, one pixel at a time, in raster order.
 
-    ``step(x, i, j)`` returns the logits ``[B, levels, C]`` of pixel ``(i, j)`` given the
-    current image ``x`` (``LongTensor[B, C, H, W]``), reading only sub-pixels before
-    ``(i, j)`` and the colours of ``(i, j)`` that its masks allow. It must be called for
-    every pixel in raster order; calling it again for the same pixel (after sampling
-    another colour of it) recomputes that pixel. The state kept for a pixel is final after
-    the last call, because no feature of pixel ``(i, j)`` depends on its last colour.
+    ``step(x, i, j, color)`` returns the logits ``[B, levels]`` of sub-pixel
+    ``(color, i, j)`` given the current image ``x`` (``LongTensor[B, C, H, W]``), reading
+    only sub-pixels before it. It must be called for every pixel in raster order, and
+    for one pixel in increasing colour order; a pixel's state is final after its call
+    with the last colour, ``C - 1``, which is the one call a known pixel gets (no feature
+    of a pixel depends on its own last colour).
     """
 
     def __init__(self, model: PixelModel):
@@ -139,17 +139,22 @@ class Cache:
         self.pixel_convs = {
             module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))
         }
-        self.head_layers = (self.conv(model.head.hidden), self.conv(model.head.logits))
+        self.head_hidden = self.conv(model.head.hidden)
+        # The logits conv cut into one matrix per colour: a step needs only its own colour's.
+        logits = self.pixel_convs[model.head.logits]
+        self.head_logits = [
+            (bias.contiguous(), weight_t.contiguous())
+            for bias, weight_t in zip(logits.bias.chunk(model.colors), logits.weight_t.chunk(model.colors, dim=1))
+        ]
 
     def conv(self, module: nn.Module) -> PixelConv:
         """The one-pixel form of one of the model's convolutions."""
         return self.pixel_convs[module]
 
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels, C]``."""
-        hidden, logits = self.head_layers
-        out = logits(hidden(torch.relu(features)).relu_())
-        return out.view(out.shape[0], self.model.colors, self.model.levels).transpose(1, 2)
+    def head(self, features: torch.Tensor, color: int) -> torch.Tensor:
+        """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels]`` of ``color``."""
+        bias, weight_t = self.head_logits[color]
+        return torch.addmm(bias, self.head_hidden(torch.relu(features)).relu_(), weight_t)
 
-    def step(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+    def step(self, x: torch.Tensor, i: int, j: int, color: int) -> torch.Tensor:
         raise NotImplementedError

@@ -145,7 +145,7 @@ class DiagonalBiLSTMCache(Cache):
             self.cond_gates = [layer.cond_gates(cond) for layer in model.layers]
         self.rows_done = 0
 
-    def step(self, x, i, j):
+    def step(self, x, i, j, color):
         m, conv = self.model, self.conv
         while self.rows_done < i:
             self.finish_row(x, self.rows_done)
@@ -163,7 +163,7 @@ class DiagonalBiLSTMCache(Cache):
             hidden[:, :, i + 1, j + 1] = h
             cell[:, :, i, j + 1] = c
             features = features + conv(layer.output)(h + self.backward_hidden[n][:, :, i, j])
-        return self.head(features)
+        return self.head(features, color)
 
     def finish_row(self, x: torch.Tensor, i: int) -> None:
         """Run every layer's backward direction along the completed row ``i``, right to left."""

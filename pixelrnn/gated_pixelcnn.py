@@ -107,7 +107,7 @@ class GatedPixelCNNCache(Cache):
             self.from_above.append(rows)
         self.rows_done = 0
 
-    def step(self, x, i, j):
+    def step(self, x, i, j, color):
         m, conv = self.model, self.conv
         while self.rows_done < i:
             self.finish_row(x, self.rows_done)
@@ -121,7 +121,7 @@ class GatedPixelCNNCache(Cache):
                 pre = conv(layer.horizontal).at(inputs, i, j)
             h_out = conv(layer.horizontal_out)(gate(pre + from_above[:, :, i, j]))
             h = h + h_out if layer.residual else h_out
-        return self.head(h)
+        return self.head(h, color)
 
     def finish_row(self, x: torch.Tensor, i: int) -> None:
         """Run the vertical stack over the completed row ``i`` and hand it to row ``i + 1``."""

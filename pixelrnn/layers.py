@@ -81,35 +81,54 @@ class MaskedConv2d(nn.Conv2d):
         return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
 
 
-
 class PixelConv:
     """A convolution prepared for evaluation at one pixel at a time, as sampling caches need it.
 
-    The mask is applied and the kernel flattened once, when the cache is made (the weights
-    do not change while sampling), so that each pixel costs a single matrix product.
+    The mask is applied and the kernel flattened and transposed once, when the cache is made
+    (the weights do not change while sampling), so that each pixel costs a single matrix
+    product. A spatial masked conv is also kept split into its centre tap and the rest:
+    of a pixel's inputs, only the centre changes from one colour of the pixel to the next.
     """
 
     def __init__(self, conv: nn.Conv1d | nn.Conv2d):
         weight = conv.weight.detach()
+        self.padding = conv.padding
+        self.bias = conv.bias.detach()
         if isinstance(conv, MaskedConv2d):
             # Rows below the centre are masked out: drop them from the window altogether.
-            weight = (weight * conv.mask)[:, :, : conv.padding[0] + 1]
-        self.weight = weight.flatten(1)
-        self.bias = conv.bias.detach()
-        self.padding = conv.padding
+            ph, pw = conv.padding
+            weight = (weight * conv.mask)[:, :, : ph + 1]
+            around = weight.clone()
+            around[:, :, ph, pw] = 0
+            self.around_t = around.flatten(1).t().contiguous()
+            self.centre_t = weight[:, :, ph, pw].t().contiguous()
+        # addmm with a transposed copy is F.linear without its per-call transpose.
+        self.weight_t = weight.flatten(1).t().contiguous()
 
     def __call__(self, window: torch.Tensor) -> torch.Tensor:
         """``[B, in * taps]`` (or ``[B, in]`` for a 1x1 conv) -> ``[B, out]``."""
-        return F.linear(window, self.weight, self.bias)
+        return torch.addmm(self.bias, window, self.weight_t)
 
-    def at(self, padded: torch.Tensor, i: int, j: int) -> torch.Tensor:
-        """Output ``[B, out]`` at pixel ``(i, j)`` of a masked conv.
+    def window(self, padded: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        """The flattened window ``[B, in * taps]`` that a masked conv reads at ``(i, j)``.
 
         ``padded`` is the input map zero-padded by ``padding`` on every side,
         ``[B, in, H + 2*ph, W + 2*pw]``. Only rows up to ``i`` are read.
         """
         ph, pw = self.padding
-        return self(padded[:, :, i : i + ph + 1, j : j + 2 * pw + 1].flatten(1))
+        return padded[:, :, i : i + ph + 1, j : j + 2 * pw + 1].flatten(1)
+
+    def at(self, padded: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        """Output ``[B, out]`` at pixel ``(i, j)`` of a masked conv; ``padded`` as for :meth:`window`."""
+        return self(self.window(padded, i, j))
+
+    def around(self, padded: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        """What every tap but the centre adds to the output at ``(i, j)``, bias included: ``[B, out]``."""
+        return torch.addmm(self.bias, self.window(padded, i, j), self.around_t)
+
+    def centre(self, x: torch.Tensor, around: torch.Tensor) -> torch.Tensor:
+        """The output ``[B, out]`` given the centre pixel's input ``x`` ``[B, in]`` and :meth:`around`."""
+        return torch.addmm(around, x, self.centre_t)
 
 
 def pad_like(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:

@@ -55,11 +55,13 @@ class PixelCNN(PixelModel):
 
 
 class PixelCNNCache(Cache):
-    """Per layer, the zero-padded input of its spatial convolution; a pixel computes each layer once.
+    """Per layer, the zero-padded input of its spatial convolution; a pixel computes each layer once per colour.
 
     This is the idea of Fast PixelCNN++ (Ramachandran et al. 2017) at pixel granularity:
     each layer's output at ``(i, j)`` needs only that layer's inputs in a window ending at
-    ``(i, j)``, which earlier steps have already stored.
+    ``(i, j)``, which earlier steps have already stored. Of that window, only the centre
+    changes between the colours of a pixel, so each spatial conv's other taps are
+    summed once per pixel (``around``) and a colour adds just the centre tap.
     """
 
     def __init__(self, model: PixelCNN, batch: int):
@@ -70,12 +72,20 @@ class PixelCNNCache(Cache):
         self.input_conv = self.conv(model.input_conv)
         self.blocks = [(self.conv(b.reduce), self.conv(b.conv), self.conv(b.expand)) for b in model.blocks]
         self.conv_inputs = [pad_like(b.conv, torch.zeros(batch, b.conv.in_channels, h, w, device=model.device)) for b in model.blocks]
+        self.last_color = c - 1
+        self.pixel = None
 
-    def step(self, x, i, j):
+    def step(self, x, i, j, color):
         m = self.model
-        features = self.input_conv.at(image_window(x, m.embed, i, j, self.input_conv.padding), 0, 0)
-        for (reduce, conv, expand), buffer in zip(self.blocks, self.conv_inputs):
-            ph, pw = conv.padding
-            buffer[:, :, i + ph, j + pw] = reduce(torch.relu(features)).relu_()
-            features = features + expand(conv.at(buffer, i, j).relu_())
-        return self.head(features)
+        if self.pixel != (i, j):
+            self.pixel = (i, j)
+            self.input_around = self.input_conv.around(image_window(x, m.embed, i, j, self.input_conv.padding), 0, 0)
+            self.arounds = [conv.around(buffer, i, j) for (_, conv, _), buffer in zip(self.blocks, self.conv_inputs)]
+        features = self.input_conv.centre(m.embed(x[:, :, i, j]), self.input_around)
+        for (reduce, conv, expand), buffer, around in zip(self.blocks, self.conv_inputs, self.arounds):
+            centre = reduce(torch.relu(features)).relu_()
+            if color == self.last_color:
+                ph, pw = conv.padding
+                buffer[:, :, i + ph, j + pw] = centre
+            features = features + expand(conv.centre(centre, around).relu_())
+        return self.head(features, color)

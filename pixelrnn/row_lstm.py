@@ -107,7 +107,7 @@ class RowLSTMCache(Cache):
         with torch.no_grad():
             self.cond_gates = [layer.cond_gates(cond) for layer in model.layers]
 
-    def step(self, x, i, j):
+    def step(self, x, i, j, color):
         m, conv = self.model, self.conv
         features = conv(m.input_conv).at(image_window(x, m.embed, i, j, m.input_conv.padding), 0, 0)
         for layer, inputs, hidden, cell, cond_gates in zip(m.layers, self.inputs, self.hiddens, self.cells, self.cond_gates):
@@ -119,4 +119,4 @@ class RowLSTMCache(Cache):
             hidden[:, :, i + 1, j + 1] = h
             cell[:, :, i + 1, j] = c
             features = features + conv(layer.output)(h)
-        return self.head(features)
+        return self.head(features, color)

@@ -112,7 +112,10 @@ def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.
 
 def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Generator):
     """Draw one value per row of ``logits`` ``[n, levels]``: ``(probs [n, levels], values [n])``."""
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    logits = logits.float()
+    if temperature != 1:
+        logits = logits / temperature
+    probs = torch.softmax(logits, dim=-1)
     # Inverse-CDF sampling: the first value whose cumulative probability exceeds u ~ U[0, 1)
     # (never a value of probability 0). It draws from the same distribution as
     # torch.multinomial at a fraction of its cost per call, which matters at one call per
@@ -136,10 +139,10 @@ def _cached_steps(model, canvas, unknown, temperature, generator):
         for i in range(last_i + 1):
             for j in range(w if i < last_i else last_j + 1):
                 if not unknown_rows[i][j]:
-                    cache.step(image, i, j)
+                    cache.step(image, i, j, colors - 1)
                     continue
                 for c in range(colors):
-                    probs, value = _sample_value(cache.step(image, i, j)[:, :, c], temperature, generator)
+                    probs, value = _sample_value(cache.step(image, i, j, c), temperature, generator)
                     image[:, c, i, j] = value
                     yield Step((c, i * stride, j * stride), probs, value, canvas)
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import pixelrnn
+from pixelrnn.layers import MaskedConv2d, PixelConv, pad_like
 
 SHAPES = [(1, 6, 5), (3, 5, 4)]
 
@@ -48,6 +49,22 @@ def test_cached_steps_are_exact(name, shape, masked):
         torch.testing.assert_close(step_probs, probs[:, :, c, i, j], atol=1e-4, rtol=0)
         assert torch.equal(final[:, c, i, j], value)
     assert torch.equal(final[:, :, ~mask], known[None].expand(2, *shape)[:, :, ~mask]), "known pixels unchanged"
+
+
+def test_pixel_conv_is_its_centre_tap_plus_the_rest():
+    """The split that lets the PixelCNN cache redo only the centre tap for each colour of a pixel."""
+    torch.manual_seed(0)
+    conv = MaskedConv2d(6, 9, 3, "B", colors=3)
+    x = torch.randn(2, 6, 5, 5)
+    full, pixel, padded = conv(x), PixelConv(conv), pad_like(conv, x)
+    for i, j in [(0, 0), (2, 3), (4, 4)]:
+        around = pixel.around(padded, i, j)
+        assert torch.allclose(pixel.centre(x[:, :, i, j], around), full[:, :, i, j], atol=1e-5)
+        assert torch.allclose(pixel.at(padded, i, j), full[:, :, i, j], atol=1e-5)
+    changed = padded.clone()
+    changed[:, :, 2 + 1, 3 + 1] += 1  # the centre of pixel (2, 3)
+    assert torch.equal(pixel.around(changed, 2, 3), pixel.around(padded, 2, 3))
+    assert not torch.equal(pixel.around(changed, 2, 4), pixel.around(padded, 2, 4))
 
 
 @pytest.mark.parametrize("name", pixelrnn.MODELS)
