@@ -77,14 +77,14 @@ class PixelCNNCache(Cache):
 
     def step(self, x, i, j, color):
         m = self.model
-        if self.pixel != (i, j):
+        if self.pixel != (i, j):  # a new pixel: everything before it is final
             self.pixel = (i, j)
             self.input_around = self.input_conv.around(image_window(x, m.embed, i, j, self.input_conv.padding), 0, 0)
             self.arounds = [conv.around(buffer, i, j) for (_, conv, _), buffer in zip(self.blocks, self.conv_inputs)]
         features = self.input_conv.centre(m.embed(x[:, :, i, j]), self.input_around)
         for (reduce, conv, expand), buffer, around in zip(self.blocks, self.conv_inputs, self.arounds):
             centre = reduce(torch.relu(features)).relu_()
-            if color == self.last_color:
+            if color == self.last_color:  # later pixels read the centre only in its final form
                 ph, pw = conv.padding
                 buffer[:, :, i + ph, j + pw] = centre
             features = features + expand(conv.centre(centre, around).relu_())
