@@ -141,7 +141,7 @@ class Cache:
         }
         self.head_hidden = self.conv(model.head.hidden)
         # The logits conv cut into one matrix per colour: a step needs only its own colour's.
-        logits = self.pixel_convs[model.head.logits]
+        logits = self.conv(model.head.logits)
         self.head_logits = [
             (bias.contiguous(), weight_t.contiguous())
             for bias, weight_t in zip(logits.bias.chunk(model.colors), logits.weight_t.chunk(model.colors, dim=1))
