@@ -7,12 +7,13 @@ and any folder or .tar / .tar.gz / .tgz / .zip archive of images.
     images = data.load_dataset("faces.zip", image_size=64)        # uint8 [N, 3, 64, 64]
     data.dataset_info("cifar10")                                  # {"image_shape": (3, 32, 32), "levels": 256}
 
-A standard set is looked for, in order: in `root` itself and in `root/<name>/` when `root` is
-given, else in the cache directory `default_root()/<name>/`; then in a system copy (Debian's
+A standard set is looked for, in order: in `root` (default: the cache directory `default_root()`,
+`$PIXELRNN_DATA`) itself and in `root/<name>/`; then in a system copy (Debian's
 `dataset-fashion-mnist` package); then it is downloaded from its official address into
 `<root or default_root()>/<name>/`, checksum verified. A directory holding a standard set's files
-(IDX `.gz` files, `binarized_mnist_*.amat`, CIFAR-10's `cifar-10-python.tar.gz` or
-`cifar-10-batches-py/`) can also be passed as `name_or_path` itself.
+(IDX `.gz` files, `binarized_mnist_*.amat` or `binarized_mnist-amat.tar.gz` holding all three,
+CIFAR-10's `cifar-10-python.tar.gz` or `cifar-10-batches-py/`) can also be passed as
+`name_or_path` itself.
 
 Folders and archives of images: a `train/`, `valid/` or `test/` folder at the top, or under the
 one top-level folder (`cifar10-jpeg/test/cat/0001.jpg`), holds that split; without such folders
@@ -80,6 +81,8 @@ _MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann
 _FASHION_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 # Larochelle & Murray's fixed binarization (AISTATS 2011); checksums as recorded by tensorflow_datasets.
 _BINARIZED_MIRRORS = ("http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/",)
+# The three .amat files in one archive, as ../shared/data and some mirrors keep them.
+_BINARIZED_ARCHIVE = "binarized_mnist-amat.tar.gz"
 _CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
 _CIFAR_FOLDER = "cifar-10-batches-py"
 _CIFAR_DOWNLOAD = _mirrored(
@@ -153,6 +156,18 @@ def dataset_info(name: str) -> dict:
     """{"image_shape": (C, H, W), "levels": L} of a standard set; pixel values lie in [0, L)."""
     spec = _standard(name)
     return {"image_shape": spec.image_shape, "levels": spec.levels}
+
+
+def standard_name(name_or_path: str | os.PathLike) -> str | None:
+    """The standard set that ``name_or_path`` names or whose files it is or holds, else None.
+
+    ``standard_name("../data/binarized_mnist-amat.tar.gz") == "binarized_mnist"``; a folder of
+    IDX files is ``"mnist"`` (MNIST and Fashion-MNIST share one format).
+    """
+    if isinstance(name_or_path, str) and name_or_path in DATASETS:
+        return name_or_path
+    path = Path(name_or_path).expanduser()
+    return _standard_layout(path) if path.exists() else None
 
 
 def load_dataset(
@@ -233,8 +248,9 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 
 def _load_standard(name: str, split: str, root: Path | None, download: bool) -> np.ndarray:
     spec = _STANDARD[name]
-    cache = (root or default_root()) / name
-    folders = ([root] if root is not None else []) + [cache] + list(spec.system_dirs)
+    base = root or default_root()
+    cache = base / name
+    folders = [base, cache, *spec.system_dirs]
     for folder in folders:
         found = _locate(name, split, folder)
         if found is not None:
@@ -273,7 +289,7 @@ def _locate(name: str, split: str, folder: Path) -> Path | None:
                 return batches
         candidates = [folder / _CIFAR_ARCHIVE]
     elif name == "binarized_mnist":
-        candidates = [folder / f"binarized_mnist_{split}.amat"]
+        candidates = [folder / f"binarized_mnist_{split}.amat", folder / _BINARIZED_ARCHIVE]
     else:
         stem = _IDX_STEMS[split]
         candidates = [folder / f"{stem}.gz", folder / stem]
@@ -283,7 +299,7 @@ def _locate(name: str, split: str, folder: Path) -> Path | None:
 def _standard_layout(path: Path) -> str | None:
     """Which standard set's files `path` is or holds, if any (MNIST and Fashion-MNIST share one format)."""
     if path.is_file():
-        return "cifar10" if path.name == _CIFAR_ARCHIVE else None
+        return {_CIFAR_ARCHIVE: "cifar10", _BINARIZED_ARCHIVE: "binarized_mnist"}.get(path.name)
     for name in ("cifar10", "binarized_mnist", "mnist"):
         if any(_locate(name, split, path) is not None for split in _STANDARD[name].downloads):
             return name
@@ -294,8 +310,22 @@ def _read_standard(name: str, split: str, found: Path) -> np.ndarray:
     if name == "cifar10":
         return _read_cifar(found, split)
     if name == "binarized_mnist":
-        return _read_amat(found)
+        if found.name == _BINARIZED_ARCHIVE:
+            return _read_amat(_archive_member(found, f"binarized_mnist_{split}.amat"), f"{found}:{split}")
+        return _read_amat(found.read_bytes(), str(found))
     return _read_idx(found)
+
+
+def _archive_member(archive_path: Path, filename: str) -> bytes:
+    """The bytes of the member called ``filename`` (in any folder) of a .tar(.gz) archive."""
+    try:
+        with tarfile.open(archive_path) as archive:
+            for member in archive:
+                if member.isfile() and Path(member.name).name == filename:
+                    return _read_member(archive, member)
+    except (OSError, EOFError, tarfile.TarError) as error:
+        raise ValueError(f"cannot read {archive_path}: {error}") from error
+    raise ValueError(f"{archive_path} holds no {filename}")
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -316,9 +346,9 @@ def _read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=16).reshape(count, 1, height, width)
 
 
-def _read_amat(path: Path) -> np.ndarray:
+def _read_amat(text: bytes, where: str) -> np.ndarray:
     """Binarized MNIST .amat (one image a line: 784 space-separated 0/1) -> uint8 [N, 1, 28, 28]."""
-    raw = np.frombuffer(path.read_bytes(), np.uint8)
+    raw = np.frombuffer(text, np.uint8)
     digits = (raw == ord("0")) | (raw == ord("1"))
     newlines = raw == ord("\n")
     whitespace = newlines | (raw == ord(" ")) | (raw == ord("\r"))
@@ -326,10 +356,10 @@ def _read_amat(path: Path) -> np.ndarray:
     per_line = per_line[per_line > 0]  # blank lines, e.g. after the last newline, hold no image
     if not np.all(digits | whitespace) or np.any(digits[1:] & digits[:-1]) or np.any(per_line != 28 * 28):
         raise ValueError(
-            f"{path} is not a binarized MNIST .amat file: each line must hold 784 space-separated 0s and 1s"
+            f"{where} is not a binarized MNIST .amat file: each line must hold 784 space-separated 0s and 1s"
         )
     if not per_line.size:
-        raise ValueError(f"{path} holds no images")
+        raise ValueError(f"{where} holds no images")
     return (raw[digits] - ord("0")).reshape(-1, 1, 28, 28)
 
 

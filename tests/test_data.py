@@ -25,6 +25,7 @@ from pixelrnn import data
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 CIFAR10_JPEG_TAR = Path("/work/shared/data/cifar10-jpeg.tar.gz")
+BINARIZED_MNIST_TAR = Path("/work/shared/data/binarized_mnist-amat.tar.gz")
 
 
 def write_idx(path: Path, images: np.ndarray) -> Path:
@@ -215,6 +216,43 @@ def test_binarized_mnist_amat_splits(tmp_path):
         data.load_dataset("binarized_mnist", root=tmp_path, image_size=32)
     with pytest.raises(ValueError, match="mnist has the splits train, test, not 'valid'"):
         data.load_dataset("mnist", split="valid", root=tmp_path)
+
+
+def test_binarized_mnist_from_the_archive_of_its_amat_files(tmp_path, monkeypatch):
+    """binarized_mnist-amat.tar.gz, as ../shared/data keeps it: found by path, in root, and through $PIXELRNN_DATA."""
+    rng = np.random.default_rng(5)
+    expected = {split: rng.integers(0, 2, (n, 28, 28)) for split, n in (("train", 3), ("valid", 2), ("test", 4))}
+    (tmp_path / "amat").mkdir()
+    archive = tmp_path / "store" / "binarized_mnist-amat.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        for split, images in expected.items():
+            write_amat(tmp_path / "amat" / f"binarized_mnist_{split}.amat", images)
+            tar.add(tmp_path / "amat" / f"binarized_mnist_{split}.amat", arcname=f"binarized_mnist_{split}.amat")
+    assert data.standard_name(archive) == "binarized_mnist"
+    monkeypatch.setenv("PIXELRNN_DATA", str(archive.parent))
+    for split, images in expected.items():
+        for loaded in (
+            data.load_dataset(archive, split=split),
+            data.load_dataset("binarized_mnist", split=split, root=archive.parent, download=False),
+            data.load_dataset("binarized_mnist", split=split, download=False),
+        ):
+            assert loaded.shape == (len(images), 1, 28, 28)
+            assert np.array_equal(loaded.numpy(), images[:, None])
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "amat" / "binarized_mnist_train.amat", arcname="binarized_mnist_train.amat")
+    with pytest.raises(ValueError, match="holds no binarized_mnist_test.amat"):
+        data.load_dataset(archive, split="test")
+
+
+@pytest.mark.skipif(not BINARIZED_MNIST_TAR.is_file(), reason="no copy of the standard binarized MNIST here")
+def test_the_standard_binarized_mnist_copy():
+    sizes = {"train": 50_000, "valid": 10_000, "test": 10_000}
+    for split, size in sizes.items():
+        images = data.load_dataset(BINARIZED_MNIST_TAR, split=split)
+        assert images.shape == (size, 1, 28, 28) and int(images.max()) == 1
+        # About 13% of the pixels are on in every split of Larochelle & Murray's binarization.
+        assert 0.12 < images.float().mean() < 0.14
 
 
 def test_malformed_amat_files_are_refused(tmp_path):

@@ -59,8 +59,9 @@ def evaluate(model: pixelrnn.PixelModel, images: torch.Tensor, batch_size: int =
 
 
 def dataset_levels(name_or_path: str) -> int:
-    """Values per sub-pixel of a data set: a standard set's own, 256 for folders and archives of images."""
-    return data.dataset_info(name_or_path)["levels"] if name_or_path in data.DATASETS else 256
+    """Values per sub-pixel of a data set: a standard set's own (also given by path), 256 for images."""
+    name = data.standard_name(name_or_path)
+    return data.dataset_info(name)["levels"] if name is not None else 256
 
 
 def load_model(reference: str, device=None) -> pixelrnn.PixelModel:
