@@ -18,8 +18,8 @@ MODELS = tuple(_CLASSES)
 
 #: Hyper-parameters by preset and model. ``small`` trains on a laptop CPU in minutes to hours;
 #: ``paper`` is the CIFAR-10 configuration of the PixelRNN paper (table 5 and section 5) and,
-#: for the Gated PixelCNN, of van den Oord et al. 2016b; ``paper_mnist`` the binarized-MNIST
-#: Diagonal BiLSTM (7 layers, h = 16).
+#: for the Gated PixelCNN, of van den Oord et al. 2016b; ``paper_mnist`` and ``paper_mnist_1layer``
+#: the binarized-MNIST models of its table 4.
 PRESETS: dict[str, dict[str, dict]] = {
     "small": {
         "pixelcnn": dict(hidden=64, layers=5, out_hidden=128),
@@ -37,7 +37,17 @@ PRESETS: dict[str, dict[str, dict]] = {
         "multiscale": dict(base="diagonal_bilstm", hidden=128, layers=12, out_hidden=1024, cond_channels=128),
     },
     "paper_mnist": {
+        # The paper gives h = 16 and 7 layers for its Diagonal BiLSTM and no sizes for the other
+        # models on MNIST: they get the same h and depth (PixelCNN's residual blocks have 2h = 32 maps).
+        "pixelcnn": dict(hidden=32, layers=7, out_hidden=32),
+        "row_lstm": dict(hidden=16, layers=7, out_hidden=32),
         "diagonal_bilstm": dict(hidden=16, layers=7, out_hidden=32),
+        "gated_pixelcnn": dict(hidden=16, layers=7, out_hidden=32),
+        "multiscale": dict(base="diagonal_bilstm", hidden=16, layers=7, out_hidden=32, cond_channels=16),
+    },
+    # The paper's other binarized-MNIST Diagonal BiLSTM (table 4): one layer, h = 32.
+    "paper_mnist_1layer": {
+        "diagonal_bilstm": dict(hidden=32, layers=1, out_hidden=32),
     },
 }
 

@@ -177,7 +177,7 @@ def test_presets_build():
         (lambda: pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), depth=3), "does not take depth"),
         (lambda: pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), hidden=0), "hidden must be an integer >= 1"),
         (lambda: pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), preset="huge"), "unknown preset"),
-        (lambda: pixelrnn.build_model("row_lstm", image_shape=(1, 8, 8), preset="paper_mnist"), "has no configuration"),
+        (lambda: pixelrnn.build_model("row_lstm", image_shape=(1, 8, 8), preset="paper_mnist_1layer"), "has no configuration"),
         (lambda: pixelrnn.build_model("multiscale", image_shape=(1, 8, 8), base="pixelcnn"), "base must be one of"),
     ],
 )
