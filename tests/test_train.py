@@ -83,7 +83,8 @@ def test_training_writes_metrics_samples_checkpoint_and_model(folder, tmp_path, 
     assert model.metadata["train_steps"] == 4 and model.metadata["dataset"] == "images"
     assert model.metadata["test_bits_per_dim"] == pytest.approx(end["test_bits_per_dim"])
     data_args = train_module.build_parser().parse_args([*TINY, "--data", str(folder)])
-    train_images, test_images, _, _ = train_module.load_data(data_args)
+    train_images, test_images, valid_images, _, _ = train_module.load_data(data_args)
+    assert valid_images is None
     assert (len(train_images), len(test_images)) == (38, 2)
     with torch.no_grad():
         expected = pixelrnn.bits_per_dim(model.log_prob(test_images.long()), model.image_shape).mean()
@@ -100,8 +101,8 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(folder, tmp_path, monk
 
     real_save = checkpoint.save
 
-    def save_then_die(directory, model, optimizer, state):
-        real_save(directory, model, optimizer, state)
+    def save_then_die(directory, model, optimizer, state, best_weights=None):
+        real_save(directory, model, optimizer, state, best_weights)
         raise Killed
 
     monkeypatch.setattr(checkpoint, "save", save_then_die)
@@ -136,6 +137,22 @@ def test_time_limit_ends_the_run_with_the_schedule_fitted_to_it(folder, tmp_path
     assert max(e["lr"] for e in train) > 0.01 * 0.5
     assert (out / "model" / "model.safetensors").exists()
     assert checkpoint.read_state(out / "checkpoint")["step"] == end["train_steps"]
+
+
+def test_stop_after_ends_a_sitting_that_resume_continues_on_the_same_schedule(folder, tmp_path, monkeypatch):
+    common = [*TINY, *QUIET, "--data", folder, "--batch-size", 4, "--steps", 12, "--max-train-images", 16, "--log-every", 1]
+    assert run([*common, "--out", tmp_path / "whole"]) == 0
+    clock = iter(range(10**6))
+    monkeypatch.setattr(train_module.time, "perf_counter", lambda: float(next(clock)))
+    assert run([*common, "--out", tmp_path / "sittings", "--stop-after", 20]) == 0
+    stopped = checkpoint.read_state(tmp_path / "sittings" / "checkpoint")["step"]
+    assert 0 < stopped < 12 and (tmp_path / "sittings" / "model" / "model.safetensors").exists()
+    assert run([*common, "--out", tmp_path / "sittings", "--resume"]) == 0
+    lrs = {tuple(e["lr"] for e in events(tmp_path / name, "train")) for name in ("whole", "sittings")}
+    assert len(lrs) == 1, "the learning-rate schedule did not change across the sittings"
+    whole = load_file(tmp_path / "whole" / "checkpoint" / "model.safetensors")
+    sittings = load_file(tmp_path / "sittings" / "checkpoint" / "model.safetensors")
+    assert all(torch.equal(whole[k], sittings[k]) for k in whole)
 
 
 def test_resume_refuses_changed_arguments_and_fresh_runs_refuse_an_existing_checkpoint(folder, tmp_path, capsys):
@@ -179,7 +196,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(folder, tmp_path, mon
         (["--model", "pixel_transformer"], "invalid choice: 'pixel_transformer'"),
         (["--data", "no/such/folder"], "neither a standard data set"),
         (["--preset", "huge"], "invalid choice: 'huge'"),
-        (["--preset", "paper_mnist"], "preset 'paper_mnist' has no configuration for 'pixelcnn'"),
+        (["--preset", "paper_mnist_1layer"], "preset 'paper_mnist_1layer' has no configuration for 'pixelcnn'"),
         (["--hparams", "{hidden: 8}"], "not valid JSON"),
         (["--hparams", '{"depth": 3}'], "pixelcnn does not take depth"),
         (["--batch-size", "0"], "must be a positive integer"),
@@ -309,3 +326,46 @@ def test_evaluate_refuses_data_of_another_kind(binarized_mnist_copy, folder, tmp
         evaluate_module.main(["--checkpoint", str(out), "--data", str(folder), "--split", "train"])
     assert exit_info.value.code == 2
     assert "the model has 2 levels per sub-pixel but" in capsys.readouterr().err
+
+
+def test_with_a_validation_split_the_model_is_the_best_on_it_also_across_a_resume(binarized_mnist_copy, tmp_path, monkeypatch):
+    common = [*TINY, "--data", "binarized_mnist", "--batch-size", 2, "--steps", 6, "--lr", 0.3,
+              "--eval-every", 1, "--sample-every", 0, "--checkpoint-every", 3]  # fmt: skip
+    assert run([*common, "--out", tmp_path / "whole"]) == 0
+    valid = {e["step"]: e["valid_bits_per_dim"] for e in events(tmp_path / "whole", "eval")}
+    assert list(valid) == [1, 2, 3, 4, 5] and not any("test_bits_per_dim" in e for e in events(tmp_path / "whole", "eval"))
+    model = pixelrnn.load(tmp_path / "whole" / "model")
+    images = pixelrnn.data.load_dataset("binarized_mnist", split="valid").long()
+    with torch.no_grad():
+        model_valid = float(pixelrnn.bits_per_dim(model.log_prob(images), model.image_shape).mean())
+    # The final step is validated at the end; the model is whichever step was best.
+    valid[6] = model_valid if model.metadata["selected_step"] == 6 else math.inf
+    best_step = min(valid, key=valid.get)
+    assert model.metadata["selected_step"] == best_step
+    assert model.metadata["valid_bits_per_dim"] == pytest.approx(model_valid, rel=1e-6)
+    assert model_valid <= min(valid.values()) + 1e-6
+    if best_step != 6:  # the checkpoint keeps the final weights to train on, not the selected ones
+        final = load_file(tmp_path / "whole" / "checkpoint" / "model.safetensors")
+        assert not all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+    test_images = pixelrnn.data.load_dataset("binarized_mnist", split="test").long()
+    with torch.no_grad():
+        test_nats = float(-model.log_prob(test_images).mean())
+    assert model.metadata["test_nats_per_image"] == pytest.approx(test_nats, rel=1e-6)
+
+    class Killed(Exception):
+        pass
+
+    real_save = checkpoint.save
+
+    def save_then_die(*args):
+        real_save(*args)
+        raise Killed
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(Killed):
+        run([*common, "--out", tmp_path / "split"])
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    assert run([*common, "--out", tmp_path / "split", "--resume"]) == 0
+    resumed = pixelrnn.load(tmp_path / "split" / "model")
+    assert resumed.metadata["selected_step"] == best_step
+    assert all(torch.equal(resumed.state_dict()[k], v) for k, v in model.state_dict().items())

@@ -6,6 +6,7 @@ A checkpoint is a directory (``OUT/checkpoint/``)::
     optimizer.safetensors  the optimizer's per-parameter tensors, named "<parameter>.<key>"
                            (Adam: "<parameter>.step", "<parameter>.exp_avg", "<parameter>.exp_avg_sq")
     rng.safetensors        torch's RNG states as uint8 tensors: "cpu", and "cuda.<i>" per GPU
+    best.safetensors       when the run selects by validation: the weights of its best step so far
     state.json             format, step and the rest of the training state the caller passes
                            (epoch, position, model config, arguments, time), the optimizer's
                            hyper-parameters and Python's and NumPy's RNG states
@@ -32,9 +33,16 @@ import pixelrnn
 
 FORMAT = "pixelrnn-training-checkpoint"
 VERSION = 1
+BEST_WEIGHTS = "best.safetensors"
 
 
-def save(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def save(
+    directory: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict,
+    best_weights: dict[str, torch.Tensor] | None = None,
+) -> None:
     """Write a checkpoint to ``directory`` atomically; ``state`` must be JSON-serializable."""
     directory = Path(directory)
     temporary, old = directory.with_name(directory.name + ".tmp"), directory.with_name(directory.name + ".old")
@@ -44,6 +52,8 @@ def save(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     save_file(_contiguous(model.state_dict()), temporary / "model.safetensors")
     save_file(optimizer_tensors, temporary / "optimizer.safetensors")
     save_file(_torch_rng_state(), temporary / "rng.safetensors")
+    if best_weights is not None:
+        save_file(_contiguous(best_weights), temporary / BEST_WEIGHTS)
     full_state = {"format": FORMAT, "version": VERSION, **state, "optimizer": optimizer_json, "rng": _host_rng_state()}
     (temporary / "state.json").write_text(json.dumps(full_state, indent=1))
     _fsync_tree(temporary)
@@ -84,6 +94,12 @@ def load(directory: Path, model: torch.nn.Module, optimizer: torch.optim.Optimiz
     _set_torch_rng_state(load_file(directory / "rng.safetensors"))
     _set_host_rng_state(state["rng"])
     return state
+
+
+def load_best_weights(directory: Path, device: torch.device | str = "cpu") -> dict[str, torch.Tensor] | None:
+    """The best weights a checkpoint keeps (see :func:`save`), or None when it keeps none."""
+    path = Path(directory) / BEST_WEIGHTS
+    return load_file(path, device=str(device)) if path.is_file() else None
 
 
 def load_model(directory: Path, device: torch.device | str | None = None) -> pixelrnn.PixelModel:

@@ -12,7 +12,9 @@ Everything goes into ``--out`` (default ``runs/MODEL``):
     checkpoint/          the training checkpoint (see train.checkpoint), every --checkpoint-every
                          steps and at the end; --resume continues a killed run exactly from it
     model/               the final model (save_pretrained) with its test bits/dim, ready for
-                         pixelrnn.load and --push-to-hub
+                         pixelrnn.load and --push-to-hub; on a data set with a validation split
+                         (binarized_mnist, folders with valid/), the weights with the best
+                         validation likelihood, as the PixelRNN paper selects its models
     tensorboard/         the train and eval scalars, when the tensorboard package is installed
 
 The loss is the exact negative log-likelihood in bits per sub-pixel. Folders and archives
@@ -125,11 +127,16 @@ def hardware_name(device: torch.device, world_size: int) -> str:
     return f"{world_size} x {name}" if world_size > 1 else name
 
 
-def load_data(args) -> tuple[torch.Tensor, torch.Tensor, int, str | None]:
-    """Train and test images (uint8 ``[N, C, H, W]``), levels, and a note when the test set is held out."""
+def load_data(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int, str | None]:
+    """Train, test and validation images (uint8 ``[N, C, H, W]``; validation None when the data set
+    has no such split), levels, and a note when the test set is held out."""
     levels = dataset_levels(args.data)
     options = dict(image_size=args.image_size, channels=args.channels)
     train = data.load_dataset(args.data, split="train", **options)
+    try:
+        valid = data.load_dataset(args.data, split="valid", **options)
+    except ValueError:
+        valid = None
     note = None
     try:
         test = data.load_dataset(args.data, split="test", **options)
@@ -145,7 +152,7 @@ def load_data(args) -> tuple[torch.Tensor, torch.Tensor, int, str | None]:
         note = f"{error}. Holding out {held_out} of its images (a fixed {HELD_OUT_FRACTION:.0%}) as the test set."
     if args.max_train_images is not None:
         train = train[: args.max_train_images]
-    return train, test, levels, note
+    return train, test, valid, levels, note
 
 
 def on_device_if_it_fits(images: torch.Tensor, device: torch.device, num_workers: int) -> torch.Tensor:
@@ -164,12 +171,12 @@ class Trainer:
         self.device = world.device
         self.out = Path(args.out or f"runs/{args.model}")
         self.notes: list[str] = []
-        train_images, test_images, levels, note = load_data(args)
+        train_images, test_images, valid_images, levels, note = load_data(args)
         if note:
             self.notes.append(note)
         self.dataset = args.data if args.data in data.DATASETS else Path(args.data).name
         self.train_images = on_device_if_it_fits(train_images, self.device, args.num_workers)
-        self.test_images = test_images
+        self.test_images, self.valid_images = test_images, valid_images
         self.sampler = DistributedSampler(
             range(len(train_images)), num_replicas=world.world_size, rank=world.rank, shuffle=True, seed=args.seed
         )
@@ -187,6 +194,9 @@ class Trainer:
         self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.step, self.train_time_s, self.saved_step = 0, 0.0, None
+        # With a validation split: the weights of the best validation bits/dim so far, and where.
+        self.best = {"valid_bits_per_dim": math.inf, "step": None}
+        self.best_weights: dict[str, torch.Tensor] | None = None
         self.resume_or_start_fresh()
 
         self.amp = args.amp and self.device.type == "cuda"
@@ -223,6 +233,9 @@ class Trainer:
         state = checkpoint.load(found, self.model, self.optimizer)
         self.step = self.saved_step = state["step"]
         self.train_time_s = state["train_time_s"]
+        if "best" in state:
+            self.best = {**state["best"], "valid_bits_per_dim": float(state["best"]["valid_bits_per_dim"])}
+            self.best_weights = checkpoint.load_best_weights(found, self.device)
         self.notes.append(f"resuming from {found} at step {self.step}.")
 
     # ------------------------------------------------------------------ the loop
@@ -242,7 +255,8 @@ class Trainer:
             self.log.log(
                 "start", step=self.step, total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
                 model_config=self.model.config, parameters=sum(p.numel() for p in self.model.parameters()),
-                train_images=len(self.train_images), test_images=len(self.test_images), dataset=self.dataset,
+                train_images=len(self.train_images), test_images=len(self.test_images),
+                valid_images=len(self.valid_images) if self.valid_images is not None else 0, dataset=self.dataset,
                 world_size=self.world.world_size, device=str(self.device), args=vars(self.args),
             )  # fmt: skip
         images_per_step = self.args.batch_size * self.world.world_size
@@ -250,8 +264,9 @@ class Trainer:
         started = time.perf_counter()
         elapsed_before = self.train_time_s
         interval_start, interval_losses = time.perf_counter(), []
+        sitting_over = False
         try:
-            while self.step < self.total_steps:
+            while self.step < self.total_steps and not sitting_over:
                 epoch, position = divmod(self.step, self.steps_per_epoch)
                 for batch in self.epoch_batches(epoch, position):
                     interval_losses.append(self.train_step(batch))
@@ -274,6 +289,11 @@ class Trainer:
                         self.total_steps = self.step
                         if main:
                             bar.write(f"--time-limit {self.args.time_limit:g} s reached at step {self.step}")
+                        break
+                    sitting_over = self.sitting_over(paused - started)
+                    if sitting_over:
+                        if main:
+                            bar.write(f"--stop-after {self.args.stop_after:g} s: stopping at step {self.step}; --resume continues")
                         break
                     self.periodic_work(bar)
                     interval_start += time.perf_counter() - paused  # images/s counts training time only
@@ -323,6 +343,13 @@ class Trainer:
         self.train_time_s = float(self.world.sum(spent))
         return self.train_time_s >= self.args.time_limit
 
+    def sitting_over(self, wall_s: float) -> bool:
+        """Whether this process has run for ``--stop-after`` seconds; all processes agree, on rank 0's clock."""
+        if not self.args.stop_after:
+            return False
+        over = torch.tensor([float(wall_s >= self.args.stop_after) if self.world.is_main else 0.0], device=self.device)
+        return bool(self.world.sum(over))
+
     def train_step(self, batch: torch.Tensor) -> float:
         """One optimizer step on ``batch``; returns the loss in bits/dim, averaged over the processes."""
         args = self.args
@@ -346,19 +373,25 @@ class Trainer:
     def periodic_work(self, bar: tqdm) -> None:
         args, step, last = self.args, self.step, self.step == self.total_steps
         if args.eval_every and step % args.eval_every == 0 and not last:
-            test = self.test_bits_per_dim()
-            if self.world.is_main:
-                self.log.log("eval", step=step, test_bits_per_dim=test)
-                bar.write(f"step {step}: test {test:.4f} bits/dim")
+            if self.valid_images is None:
+                test = self.held_out_bits_per_dim(self.test_images)
+                if self.world.is_main:
+                    self.log.log("eval", step=step, test_bits_per_dim=test)
+                    bar.write(f"step {step}: test {test:.4f} bits/dim")
+            else:
+                valid, improved = self.validate()
+                if self.world.is_main:
+                    self.log.log("eval", step=step, valid_bits_per_dim=valid, best=improved)
+                    bar.write(f"step {step}: validation {valid:.4f} bits/dim{' (best so far)' if improved else ''}")
         if args.sample_every and (step % args.sample_every == 0 or last):
             self.save_samples()
         if args.checkpoint_every and step % args.checkpoint_every == 0 and not last:
             self.save_checkpoint()
 
-    def test_bits_per_dim(self) -> float:
-        """Exact test bits/dim on the test set (its first --eval-batches batches), shared out over the processes."""
+    def held_out_bits_per_dim(self, images: torch.Tensor) -> float:
+        """Exact bits/dim on held-out ``images`` (their first --eval-batches batches), shared out over the processes."""
         size = self.args.batch_size
-        subset = self.test_images[: self.args.eval_batches * size] if self.args.eval_batches else self.test_images
+        subset = images[: self.args.eval_batches * size] if self.args.eval_batches else images
         shard = subset[self.world.rank :: self.world.world_size]
         nats, count = 0.0, 0
         if len(shard):
@@ -366,6 +399,16 @@ class Trainer:
             nats, count = result["nats_per_image"] * result["images"], result["images"]
         nats, count = self.world.sum(torch.tensor([nats, count], dtype=torch.float64, device=self.device)).tolist()
         return nats / (count * math.prod(self.model.image_shape) * math.log(2.0))
+
+    def validate(self) -> tuple[float, bool]:
+        """Validation bits/dim of the current weights, kept (in memory and in the next checkpoint)
+        when they are the best so far; returns the bits/dim and whether they were."""
+        valid = self.held_out_bits_per_dim(self.valid_images)
+        improved = valid < self.best["valid_bits_per_dim"]
+        if improved:
+            self.best = {"valid_bits_per_dim": valid, "step": self.step}
+            self.best_weights = {name: t.detach().clone() for name, t in self.model.state_dict().items()}
+        return valid, improved
 
     def save_samples(self) -> None:
         if self.world.is_main:
@@ -381,21 +424,36 @@ class Trainer:
                 "total_steps": self.total_steps, "world_size": self.world.world_size, "dataset": self.dataset,
                 "train_time_s": self.train_time_s, "model_config": self.model.config, "args": vars(self.args),
             }  # fmt: skip
-            checkpoint.save(self.out / "checkpoint", self.model, self.optimizer, state)
+            if self.best_weights is not None:
+                state["best"] = self.best
+            checkpoint.save(self.out / "checkpoint", self.model, self.optimizer, state, self.best_weights)
             self.log.log("checkpoint", step=self.step, path="checkpoint")
         self.saved_step = self.step
         self.world.barrier()
 
     def finish(self) -> int:
-        """Final checkpoint, test bits/dim, the model in OUT/model, and the Hub upload when asked for; the exit code."""
+        """Final checkpoint, test bits/dim, the model in OUT/model, and the Hub upload when asked for; the exit code.
+
+        With a validation split, the final weights are validated too, and the model saved and
+        tested is the best one by validation bits/dim.
+        """
+        selection = {}
+        if self.valid_images is not None and self.best["step"] != self.step:
+            self.validate()
         if self.saved_step != self.step:
             self.save_checkpoint()
-        test = self.test_bits_per_dim()
+        if self.best_weights is not None:
+            # The checkpoint keeps the final weights, to train on from; the model is the best one.
+            self.model.load_state_dict(self.best_weights)
+            selection = {"selected_step": self.best["step"], "valid_bits_per_dim": self.best["valid_bits_per_dim"]}
+        test = self.held_out_bits_per_dim(self.test_images)
+        test_nats = test * math.prod(self.model.image_shape) * math.log(2.0)
         digests = self.world.weight_digests(self.model)
         if not self.world.is_main:
             return 0
         metadata = {
-            "dataset": self.dataset, "test_bits_per_dim": test, "train_steps": self.step,
+            "dataset": self.dataset, "test_bits_per_dim": test, "test_nats_per_image": test_nats, **selection,
+            "train_steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
             "train_time_s": round(self.train_time_s, 1), "hardware": hardware_name(self.device, self.world.world_size),
         }  # fmt: skip
         self.model.metadata.update(metadata)  # so that push_to_hub's model card has them too
@@ -474,6 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-limit", type=_positive_float, metavar="SECONDS",
         help="stop after this much training time (evaluation excluded), with the LR schedule fitted to it; "
         "the run ends as usual (checkpoint, test bits/dim, model)",
+    )
+    add(
+        "--stop-after", type=_positive_float, metavar="SECONDS",
+        help="end this sitting after this much wall-clock time as a finished run ends (checkpoint, evaluation, "
+        "model), without changing the LR schedule: --resume continues the run where it stopped",
     )
     add("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
     add("--lr-schedule", choices=("cosine", "constant"), default="cosine", help="after warm-up (default cosine, to 0)")
