@@ -1,7 +1,7 @@
 """Diagonal BiLSTM (paper section 3.2): an LSTM along diagonals, in two directions.
 
 One direction: skew the input (row ``i`` shifted right by ``i``), so that each column of
-the skewed map is a diagonal of the image. Walk the columns left to right; at each one the
+the skewed map is a diagonal of the image. Walk the diagonals left to right; at each one the
 gates come from a 1x1 input-to-state convolution and a 2x1 convolution over the previous
 column's hidden state. In image coordinates the state at ``(i, j)`` reads the states at
 ``(i - 1, j)`` (above) and ``(i, j - 1)`` (left), and so, recursively, every pixel above
@@ -20,40 +20,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Cache, PixelModel
-from .layers import MaskedConv2d, OutputHead, image_window, lstm_update, pad_like, skew, taps_as_matrix, unskew
+from .layers import MaskedConv2d, OutputHead, conditioned, image_window, lines_to_maps, maps_to_lines, pad_like, skew, unskew
+from .lstm import lstm_scan, lstm_update
 
 
 class DiagonalLSTM(nn.Module):
-    """One direction: ``[B, h, H, W]`` (+ gate bias ``[B, 4h, H, W]``) -> hidden states ``[B, h, H, W]``."""
+    """The kernels of one direction; :class:`DiagonalBiLSTMLayer` runs both directions at once."""
 
     def __init__(self, hidden: int, colors: int):
         super().__init__()
-        self.hidden = hidden
         self.input_to_state = MaskedConv2d(hidden, 4 * hidden, 1, "B", colors, out_chunks=4)
         # Kernel tap 0 reads the previous diagonal's state one row up (the pixel above),
         # tap 1 the same row (the pixel to the left). Both are in the past: no mask.
         self.state_to_state = nn.Conv1d(hidden, 4 * hidden, 2)
-
-    def forward(self, x: torch.Tensor, gate_bias: torch.Tensor | int = 0) -> torch.Tensor:
-        b, _, h, w = x.shape
-        # Diagonal-major and channels last: [W + H - 1, B, H, 4h].
-        gates_in = skew(self.input_to_state(x) + gate_bias).permute(3, 0, 2, 1)
-        # Positions of the skewed map that are off the image keep a zero state, so that the
-        # border of the image looks the same here as in the pixel-by-pixel cache.
-        on_image = skew(x.new_ones(1, 1, h, w))[0, 0].T[:, None, :, None]
-        weight = taps_as_matrix(self.state_to_state)
-        hidden = x.new_zeros(b, h, self.hidden)
-        cell = x.new_zeros(b, h, self.hidden)
-        diagonal_states = []
-        # unbind, not indexing: its backward pass stacks the gradients once, where indexing
-        # would scatter each one into a zero tensor of the full map.
-        for gates_k, valid in zip(gates_in.unbind(0), on_image.unbind(0)):
-            above = F.pad(hidden, (0, 0, 1, 0))[:, :-1]
-            gates = gates_k + F.linear(torch.cat([above, hidden], dim=-1), weight, self.state_to_state.bias)
-            hidden, cell = lstm_update(gates, cell)
-            hidden, cell = hidden * valid, cell * valid
-            diagonal_states.append(hidden)
-        return unskew(torch.stack(diagonal_states, dim=-1).transpose(1, 2), w)
 
 
 class DiagonalBiLSTMLayer(nn.Module):
@@ -69,22 +48,38 @@ class DiagonalBiLSTMLayer(nn.Module):
 
     def cond_gates(self, cond: torch.Tensor | None) -> tuple[torch.Tensor | int, torch.Tensor | int]:
         """The conditioning's gate biases for the two directions (0 when unconditioned)."""
-        if self.cond_to_state is None:
+        if not conditioned(self.cond_to_state, cond):
             return 0, 0
-        if cond is None:
-            raise ValueError("this layer was built with cond_channels > 0 and needs a conditioning map")
         forward_bias, backward_bias = self.cond_to_state(cond).chunk(2, dim=1)
         return forward_bias, backward_bias
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, backward_x: torch.Tensor | None = None) -> torch.Tensor:
         """``backward_x``: what the backward direction reads instead of ``x`` (see :class:`DiagonalBiLSTM`)."""
-        forward_bias, backward_bias = self.cond_gates(cond)
-        forward_states = self.forward_dir(x, forward_bias)
-        mirror = lambda t: t.flip(-1) if torch.is_tensor(t) else t  # noqa: E731
+        b, _, h, w = x.shape
+        directions = (self.forward_dir, self.backward_dir)
+        # The backward direction is the forward one on the mirrored image.
         backward_in = x if backward_x is None else backward_x
-        backward_states = mirror(self.backward_dir(mirror(backward_in), mirror(backward_bias)))
+        inputs = torch.stack([x, backward_in.flip(-1)])
+        # The 1x1 input-to-state convolutions as one matrix per direction, [2, 4h, channels]:
+        # the scan applies them, with the state-to-state kernels, one step at a time.
+        weight_in = torch.stack([d.input_to_state.weight * d.input_to_state.mask for d in directions])[..., 0, 0]
+        bias = torch.stack([d.input_to_state.bias + d.state_to_state.bias for d in directions])
+        if conditioned(self.cond_to_state, cond):
+            inputs = torch.cat([inputs, torch.stack([cond, cond.flip(-1)])], dim=2)
+            weight_in = torch.cat([weight_in, self.cond_to_state.weight[..., 0, 0].view(2, 4 * self.hidden, -1)], dim=2)
+            bias = bias + self.cond_to_state.bias.view(2, -1)
+        # One step per diagonal, the H positions of a diagonal are the LSTM's line:
+        # [2, W + H - 1, H, B, channels].
+        lines = skew(maps_to_lines(inputs))
+        # Diagonal t holds the pixels (i, t - i) with max(0, t - W + 1) <= i <= min(t, H - 1).
+        # Positions off the image keep a zero state, so that the border of the image looks the
+        # same here as in the pixel-by-pixel cache.
+        on_image = [(max(0, t - w + 1), min(t + 1, h)) for t in range(w + h - 1)]
+        weight = torch.stack([d.state_to_state.weight for d in directions])
+        states = lstm_scan(lines, weight_in, weight, bias, padding=(1, 0), spans=on_image)
+        forward_states, backward_states = lines_to_maps(unskew(states))
         # Row i - 1's right-to-left states are in the past for every pixel of row i.
-        backward_from_above = F.pad(backward_states, (0, 0, 1, 0))[:, :, :-1]
+        backward_from_above = F.pad(backward_states.flip(-1), (0, 0, 1, 0))[:, :, :-1]
         return x + self.output(forward_states + backward_from_above)
 
 
@@ -130,25 +125,22 @@ class DiagonalBiLSTMCache(Cache):
     """
 
     def __init__(self, model: DiagonalBiLSTM, batch: int, cond: torch.Tensor | None):
-        super().__init__(model)
+        super().__init__(model, batch)
         c, h, w = model.image_shape
         hid = model.layers[0].hidden if model.layers else 0
-        new = lambda *shape: torch.zeros(batch, *shape, device=model.device)  # noqa: E731
-        self.inputs = [new(hid, h, w) for _ in model.layers]
+        self.inputs = [self.zeros(hid, h, w) for _ in model.layers]
         # Forward states of pixel (i, j) live at [i + 1, j + 1]: a zero row above, a zero column left.
-        self.forward_hidden = [new(hid, h + 1, w + 1) for _ in model.layers]
-        self.forward_cell = [new(hid, h, w + 1) for _ in model.layers]
+        self.forward_hidden = [self.zeros(hid, h + 1, w + 1) for _ in model.layers]
+        self.forward_cell = [self.zeros(hid, h, w + 1) for _ in model.layers]
         # Backward hidden states of pixel (i, j) live at [i + 1, j]: row 0 is the zero state
         # above the image, which is also what row 0 of the image receives from above.
-        self.backward_hidden = [new(hid, h + 1, w) for _ in model.layers]
+        self.backward_hidden = [self.zeros(hid, h + 1, w) for _ in model.layers]
         with torch.no_grad():
             self.cond_gates = [layer.cond_gates(cond) for layer in model.layers]
-        self.rows_done = 0
 
     def step(self, x, i, j, color):
         m, conv = self.model, self.conv
-        while self.rows_done < i:
-            self.finish_row(x, self.rows_done)
+        self.finish_rows_before(x, i)
         features = conv(m.input_conv).at(image_window(x, m.embed, i, j, m.input_conv.padding), 0, 0)
         for n, layer in enumerate(m.layers):
             self.inputs[n][:, :, i, j] = features
@@ -187,4 +179,3 @@ class DiagonalBiLSTMCache(Cache):
             for j in reversed(range(w)):
                 hidden, cell = lstm_update(gates_in[:, :, j] + hidden @ right_weight.T, cell)
                 self.backward_hidden[n][:, :, i + 1, j] = hidden
-        self.rows_done = i + 1

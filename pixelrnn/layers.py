@@ -1,4 +1,4 @@
-"""Layers shared by every model: masked convolutions, skewing and the LSTM update.
+"""Layers shared by every model: masked convolutions, skewing, the output head (the LSTM is in lstm.py).
 
 Conventions used throughout the package:
 
@@ -151,47 +151,89 @@ def image_window(x: torch.Tensor, embed, i: int, j: int, padding: tuple[int, int
     return F.pad(patch, (left - (j - pw), j + pw + 1 - right, top - (i - ph), 0))
 
 
-def skew(x: torch.Tensor) -> torch.Tensor:
-    """Shift row ``i`` right by ``i``: ``[B, C, H, W] -> [B, C, H, W + H - 1]``.
+def conditioned(cond_to_state: nn.Module | None, cond: torch.Tensor | None) -> bool:
+    """Whether a layer with the conditioning convolution ``cond_to_state`` (None: the layer takes
+    no conditioning) is to add a conditioning map; a clear error if it needs one and has none."""
+    if cond_to_state is None:
+        return False
+    if cond is None:
+        raise ValueError("this layer was built with cond_channels > 0 and needs a conditioning map")
+    return True
 
-    Column ``k`` of the result is the diagonal ``{(i, k - i)}`` of the input, so a
-    recurrence over columns of the skewed map is a recurrence over diagonals.
-    Positions outside the image are zero.
+
+def maps_to_lines(maps: torch.Tensor) -> torch.Tensor:
+    """Feature maps ``[..., B, C, H, W]`` to rows of pixels ``[..., H, W, B, C]``, contiguous: the
+    layout of :func:`pixelrnn.lstm.lstm_scan`, whose steps are the rows (or, after :func:`skew`,
+    the diagonals) and whose positions hold the batch's channel vectors side by side.
+
+    Moving the channels innermost is a transpose with a long stride that a direct copy does
+    slowly on a CPU; going through the channels-last format first (one optimised copy, then
+    one that moves whole pixels) is about twice as fast, and so is its backward pass.
     """
-    b, c, h, w = x.shape
-    # With rows of length W + H laid end to end and re-cut into rows of length
-    # W + H - 1, each row starts one element later than the one before it.
-    flat = F.pad(x, (0, h)).flatten(2)[:, :, : h * (w + h - 1)]
-    return flat.view(b, c, h, w + h - 1)
+    return _WithAdjoint.apply(maps, _to_lines, _to_maps)
 
 
-def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Inverse of :func:`skew`: ``[B, C, H, W + H - 1] -> [B, C, H, W]``."""
-    b, c, h, _ = x.shape
-    flat = F.pad(x.flatten(2), (0, h))
-    return flat.view(b, c, h, width + h)[:, :, :, :width]
+def lines_to_maps(lines: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`maps_to_lines`: ``[..., H, W, B, C]`` to ``[..., B, C, H, W]``, contiguous."""
+    return _WithAdjoint.apply(lines, _to_maps, _to_lines)
 
 
-def lstm_update(gates: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One LSTM step from pre-activations, channels last.
+def skew(rows: torch.Tensor) -> torch.Tensor:
+    """Rows of pixels ``[..., H, W, B, C]`` to diagonals ``[..., W + H - 1, H, B, C]``.
 
-    ``gates``: ``[..., 4h]``, the chunks (output, forget, input, content);
-    ``cell``: ``[..., h]``, the previous cell state. Returns ``(hidden, cell)``.
+    Diagonal ``t`` holds pixel ``(i, t - i)`` at position ``i`` (zero where that is off the
+    image): the image with row ``i`` shifted right by ``i``, read column by column. So a
+    recurrence over the diagonals sees, at each step, the pixel to the left and the pixel
+    above as the previous step's positions ``i`` and ``i - 1``.
     """
-    h = cell.shape[-1]
-    o, f, i = torch.sigmoid(gates[..., : 3 * h]).chunk(3, dim=-1)
-    cell = f * cell + i * torch.tanh(gates[..., 3 * h :])
-    return o * torch.tanh(cell), cell
+    return _WithAdjoint.apply(rows, _skew, _unskew)
 
 
-def taps_as_matrix(conv: nn.Conv1d) -> torch.Tensor:
-    """A ``Conv1d`` kernel ``[out, in, taps]`` as ``[out, taps * in]``, tap-major.
+def unskew(diagonals: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`skew`: ``[..., W + H - 1, H, B, C]`` to ``[..., H, W, B, C]``."""
+    return _WithAdjoint.apply(diagonals, _unskew, _skew)
 
-    The recurrences apply their state-to-state kernels as one matrix product over the
-    neighbouring states concatenated along the channels, which is much faster than a
-    convolution call per step on a CPU.
-    """
-    return torch.cat(conv.weight.unbind(-1), dim=1)
+
+def _to_lines(maps: torch.Tensor) -> torch.Tensor:
+    *lead, b, c, h, w = maps.shape
+    pixels = maps.reshape(-1, c, h, w).contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)
+    n = len(lead)
+    return pixels.reshape(*lead, b, h, w, c).permute(*range(n), n + 1, n + 2, n, n + 3).contiguous()
+
+
+def _to_maps(lines: torch.Tensor) -> torch.Tensor:
+    n = lines.dim() - 4
+    pixels = lines.permute(*range(n), n + 2, n, n + 1, n + 3).contiguous()  # [..., B, H, W, C]
+    return pixels.movedim(-1, -3).contiguous()
+
+
+def _skew(rows: torch.Tensor) -> torch.Tensor:
+    h, w = rows.shape[-4:-2]
+    diagonals = rows.new_zeros(*rows.shape[:-4], w + h - 1, h, *rows.shape[-2:])
+    for i in range(h):
+        diagonals[..., i : i + w, i, :, :] = rows[..., i, :, :, :]
+    return diagonals
+
+
+def _unskew(diagonals: torch.Tensor) -> torch.Tensor:
+    steps, h = diagonals.shape[-4:-2]
+    w = steps - h + 1
+    return torch.stack([diagonals[..., i : i + w, i, :, :] for i in range(h)], dim=-4)
+
+
+class _WithAdjoint(torch.autograd.Function):
+    """A linear rearrangement ``apply`` whose backward pass is its adjoint ``adjoint``: for these
+    (a permutation and its inverse; skew, and unskew that reads exactly what skew writes) one
+    rearrangement, where autograd would record a copy per slice."""
+
+    @staticmethod
+    def forward(ctx, x, apply, adjoint):
+        ctx.adjoint = adjoint
+        return apply(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.adjoint(grad), None, None
 
 
 class OutputHead(nn.Module):

@@ -16,11 +16,11 @@ the 7x7 mask-A input convolution), which is why the context is triangular, not f
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .base import Cache, PixelModel
-from .layers import MaskedConv2d, OutputHead, image_window, lstm_update, pad_like, taps_as_matrix
+from .layers import MaskedConv2d, OutputHead, conditioned, image_window, lines_to_maps, maps_to_lines, pad_like
+from .lstm import lstm_scan, lstm_update
 
 
 class RowLSTMLayer(nn.Module):
@@ -41,28 +41,25 @@ class RowLSTMLayer(nn.Module):
 
     def cond_gates(self, cond: torch.Tensor | None) -> torch.Tensor | int:
         """The conditioning's contribution to the gates, ``[B, 4h, H, W]`` (0 when unconditioned)."""
-        if self.cond_to_state is None:
-            return 0
-        if cond is None:
-            raise ValueError("this layer was built with cond_channels > 0 and needs a conditioning map")
-        return self.cond_to_state(cond)
+        return self.cond_to_state(cond) if conditioned(self.cond_to_state, cond) else 0
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        # Row-major and channels last: [H, B, W, 4h].
-        gates_in = (self.input_to_state(x) + self.cond_gates(cond)).permute(2, 0, 3, 1)
-        b, _, h, w = x.shape
-        weight = taps_as_matrix(self.state_to_state)
-        hidden = x.new_zeros(b, w, self.hidden)
-        cell = x.new_zeros(b, w, self.hidden)
-        row_states = []
-        # unbind, not indexing: see DiagonalLSTM.forward.
-        for gates_row in gates_in.unbind(0):
-            # The previous row's states at columns j - 1, j, j + 1 (zero beyond the border).
-            padded = F.pad(hidden, (0, 0, 1, 1))
-            above = torch.cat([padded[:, :-2], hidden, padded[:, 2:]], dim=-1)
-            hidden, cell = lstm_update(gates_row + F.linear(above, weight, self.state_to_state.bias), cell)
-            row_states.append(hidden)
-        return x + self.output(torch.stack(row_states, dim=1).permute(0, 3, 1, 2))
+        # One step per row; a row's W positions are the LSTM's line: [H, W, B, h]. The layout
+        # change happens here, on the layer's input, rather than on the four times larger gates.
+        lines = maps_to_lines(x)
+        # The 1x3 mask-B input-to-state convolution reads the pixel to the left and the pixel
+        # itself (its right tap is masked out): one matrix over both, tap-major.
+        conv = self.input_to_state
+        weight_in = (conv.weight * conv.mask)[:, :, 0, :2].permute(0, 2, 1).flatten(1)
+        windows = [torch.nn.functional.pad(lines, (0, 0, 0, 0, 1, 0))[:, :-1], lines]
+        bias = conv.bias + self.state_to_state.bias
+        if conditioned(self.cond_to_state, cond):
+            windows.append(maps_to_lines(cond))
+            weight_in = torch.cat([weight_in, self.cond_to_state.weight[..., 0, 0]], dim=1)
+            bias = bias + self.cond_to_state.bias
+        inputs = torch.cat(windows, dim=-1)[None]
+        row_states = lstm_scan(inputs, weight_in[None], self.state_to_state.weight[None], bias[None], padding=(1, 1))
+        return x + self.output(lines_to_maps(row_states[0]))
 
 
 class RowLSTM(PixelModel):
@@ -95,15 +92,14 @@ class RowLSTMCache(Cache):
     """
 
     def __init__(self, model: RowLSTM, batch: int, cond: torch.Tensor | None):
-        super().__init__(model)
+        super().__init__(model, batch)
         c, h, w = model.image_shape
-        new = lambda *shape: torch.zeros(batch, *shape, device=model.device)  # noqa: E731
         hid = model.layers[0].hidden if model.layers else 0
-        self.inputs = [pad_like(layer.input_to_state, new(hid, h, w)) for layer in model.layers]
+        self.inputs = [pad_like(layer.input_to_state, self.zeros(hid, h, w)) for layer in model.layers]
         # Row 0 of these holds the zero state "above" the image; pixel (i, j) lives at
         # row i + 1, and the hidden states have a zero column on either side.
-        self.hiddens = [new(hid, h + 1, w + 2) for _ in model.layers]
-        self.cells = [new(hid, h + 1, w) for _ in model.layers]
+        self.hiddens = [self.zeros(hid, h + 1, w + 2) for _ in model.layers]
+        self.cells = [self.zeros(hid, h + 1, w) for _ in model.layers]
         with torch.no_grad():
             self.cond_gates = [layer.cond_gates(cond) for layer in model.layers]
 

@@ -1,0 +1,163 @@
+"""The LSTM of the Row LSTM and the Diagonal BiLSTM: one cell update, and a whole recurrence.
+
+Both models run LSTMs whose state is a line of positions (a row of the image, or a diagonal
+of the skewed image) and whose state-to-state kernel is a 1-D convolution along that line.
+:func:`lstm_update` is one step of the cell, as the sampling caches take it pixel by pixel.
+:func:`lstm_scan` runs the whole recurrence for training and scoring as one autograd node
+with a hand-written backward pass (back-propagation through time). Written with autograd,
+each step of the recurrence is a dozen small tensor operations whose backward pass slices,
+pads and accumulates full-size gradient tensors; for the small states of these models the
+time went to that memory traffic, not to arithmetic. The scan does each step's arithmetic
+once in each direction, in preallocated buffers, and computes the kernel's gradient for
+all steps in one matrix product at the end.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def lstm_update(gates: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One LSTM step from pre-activations, channels last.
+
+    ``gates``: ``[..., 4h]``, the chunks (output, forget, input, content);
+    ``cell``: ``[..., h]``, the previous cell state. Returns ``(hidden, cell)``.
+    """
+    h = cell.shape[-1]
+    o, f, i = torch.sigmoid(gates[..., : 3 * h]).chunk(3, dim=-1)
+    cell = f * cell + i * torch.tanh(gates[..., 3 * h :])
+    return o * torch.tanh(cell), cell
+
+
+def lstm_scan(
+    inputs: torch.Tensor,
+    input_weight: torch.Tensor,
+    state_weight: torch.Tensor,
+    bias: torch.Tensor,
+    padding: tuple[int, int],
+    spans: list[tuple[int, int]] | None = None,
+) -> torch.Tensor:
+    """``D`` independent LSTMs over ``T`` steps, each step a line of ``L`` positions: hidden states ``[D, T, L, N, h]``.
+
+    inputs: ``[D, T, L, N, c]``, what each position reads at each step (``N`` is the batch).
+    input_weight: ``[D, 4h, c]``, the input-to-state matrix; the gate pre-activations are
+        ``input_weight @ input + state-to-state + bias``, in the chunks (output, forget,
+        input, content) of :func:`lstm_update`.
+    state_weight: ``[D, 4h, h, taps]``, each LSTM's state-to-state kernel: a 1-D convolution
+        along ``L`` over the previous step's hidden states, zero-padded by ``padding =
+        (before, after)`` (``before + after = taps - 1``), so that tap ``k`` at position ``l``
+        reads position ``l + k - before``. bias: ``[D, 4h]``.
+    spans: optional ``(start, stop)`` for each step: only positions ``start <= l < stop`` are
+        computed; the states elsewhere stay zero (the off-image positions of a skewed map).
+
+    The states start at zero. Equal, up to float rounding, to stepping :func:`lstm_update` with
+    ``input_weight @ inputs[:, t] + conv1d(hidden[:, t - 1], state_weight) + bias``.
+    """
+    d, steps, length = inputs.shape[:3]
+    spans = [(0, length)] * steps if spans is None else [(int(a), int(b)) for a, b in spans]
+    # Inside the Function's forward, grad mode is always off: decide here whether to keep
+    # what the backward pass needs.
+    training = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, input_weight, state_weight, bias))
+    return _LSTMScan.apply(inputs, input_weight, state_weight, bias, tuple(padding), spans, training)
+
+
+def _step_inputs(inputs: torch.Tensor, ones: torch.Tensor, padded: torch.Tensor, t: int, start: int, stop: int, taps: int) -> torch.Tensor:
+    """What positions ``start .. stop - 1`` of step ``t`` read, ``[D, (stop - start) * N, c + 1 + taps * h]``:
+    the step's inputs, a 1 (for the bias), then the kernel's windows (tap-major) over the
+    zero-padded previous states ``padded[:, t]`` ``[D, L + taps - 1, N, h]``."""
+    windows = [padded[:, t, start + k : stop + k] for k in range(taps)]
+    read = torch.cat([inputs[:, t, start:stop], ones[:, : stop - start], *windows], dim=-1)
+    return read.view(read.shape[0], -1, read.shape[-1])
+
+
+class _LSTMScan(torch.autograd.Function):
+    """Forward and backward of :func:`lstm_scan`.
+
+    Each step is one matrix product (inputs, bias and previous states together) and the
+    cell's element-wise work, on that step's span alone; nothing of the size of all steps'
+    gates is stored but the gates' activations and slopes. The layout ``[D, T, L, N, ...]``
+    makes each step's span one contiguous block. The hidden states live in a zero-padded
+    buffer, whose shifted views are the next step's windows; the cell states in a
+    zero-initialised one: both are zero outside the spans.
+    """
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
+    def forward(ctx, inputs, input_weight, state_weight, bias, padding, spans, training):
+        d, steps, length, n, _ = inputs.shape
+        _, four_h, h, taps = state_weight.shape
+        before = padding[0]
+        # [D, c + 1 + taps * h, 4h]: what a position reads, times this, is its gate pre-activations.
+        state_kernel = state_weight.permute(0, 3, 2, 1).reshape(d, taps * h, four_h)
+        kernel = torch.cat([input_weight.transpose(1, 2), bias[:, None], state_kernel], 1)
+        # tanh(x) = 2 sigmoid(2x) - 1, and this CPU's sigmoid is several times faster than its
+        # tanh: with the content columns doubled, one sigmoid serves all four gates.
+        doubled = torch.cat([kernel[..., : 3 * h], 2 * kernel[..., 3 * h :]], dim=-1)
+        ones = inputs.new_ones(d, length, n, 1)
+        # Step t's hidden states at [:, t + 1]; [:, 0] is the zero state before the first step.
+        padded = inputs.new_zeros(d, steps + 1, length + taps - 1, n, h)
+        hiddens = padded[:, :, before : before + length]
+        cells = inputs.new_zeros(d, steps + 1, length, n, h)
+        activations = inputs.new_empty(d, steps, length, n, four_h)  # sigmoid(o, f, i), tanh(content)
+        # What backward needs: d activation / d pre-activation of each gate, d hidden / d cell,
+        # and tanh(cell) (d hidden / d output gate).
+        slopes = inputs.new_empty(d, steps, length, n, four_h + 2 * h) if training else None
+        for t, (start, stop) in enumerate(spans):
+            size = (stop - start) * n
+            gates = torch.bmm(_step_inputs(inputs, ones, padded, t, start, stop, taps), doubled)
+            act = torch.sigmoid(gates, out=activations[:, t, start:stop].view(d, size, four_h))
+            o, f, i, g = act.split(h, dim=-1)
+            g.mul_(2).sub_(1)
+            cell = cells[:, t + 1, start:stop].view(d, size, h)
+            torch.addcmul(f * cells[:, t, start:stop].view(d, size, h), i, g, out=cell)
+            slope = slopes[:, t, start:stop].view(d, size, four_h + 2 * h) if training else None
+            tanh_cell = torch.sigmoid(2 * cell, out=slope[..., 5 * h :] if training else None).mul_(2).sub_(1)
+            torch.mul(o, tanh_cell, out=hiddens[:, t + 1, start:stop].view(d, size, h))
+            if training:
+                # sigmoid' = s (1 - s), tanh' = 1 - g^2; d hidden / d cell = o (1 - tanh(cell)^2).
+                sigmoids = act[..., : 3 * h]
+                torch.addcmul(sigmoids, sigmoids, sigmoids, value=-1, out=slope[..., : 3 * h])
+                torch.addcmul(ones[:, : stop - start].view(d, -1, 1), g, g, value=-1, out=slope[..., 3 * h : 4 * h])
+                torch.addcmul(o, o * tanh_cell, tanh_cell, value=-1, out=slope[..., 4 * h : 5 * h])
+        ctx.save_for_backward(inputs, kernel, padded, activations, cells, slopes)
+        ctx.taps, ctx.before, ctx.spans = taps, before, spans
+        return hiddens[:, 1:]
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, grad_hiddens):
+        inputs, kernel, padded, activations, cells, slopes = ctx.saved_tensors
+        taps, before = ctx.taps, ctx.before
+        d, steps, length, n, c = inputs.shape
+        h = cells.shape[-1]
+        grad_hiddens = grad_hiddens.contiguous()
+        ones = inputs.new_ones(d, length, n, 1)
+        grad_inputs = torch.zeros_like(inputs)
+        grad_kernel = torch.zeros_like(kernel)
+        # What step t + 1 sends back to step t's states, through the kernel and the forget gate.
+        grad_hidden = cells.new_zeros(d, length + taps - 1, n, h)
+        grad_cell = cells.new_zeros(d, length, n, h)
+        for t in reversed(range(steps)):
+            start, stop = ctx.spans[t]
+            size = (stop - start) * n
+            o, f, i, g = activations[:, t, start:stop].view(d, size, 4 * h).split(h, dim=-1)
+            slope = slopes[:, t, start:stop].view(d, size, 6 * h)
+            grad_h = grad_hiddens[:, t, start:stop].view(d, size, h) + grad_hidden[:, before + start : before + stop].view(d, size, h)
+            grad_c = torch.addcmul(grad_cell[:, start:stop].view(d, size, h), grad_h, slope[..., 4 * h : 5 * h])
+            previous_cell = cells[:, t, start:stop].view(d, size, h)
+            # d loss / d activation of each gate, then through the activations.
+            grad_act = torch.cat([grad_h * slope[..., 5 * h :], grad_c * previous_cell, grad_c * g, grad_c * i], dim=-1)
+            grad_gates = grad_act.mul_(slope[..., : 4 * h])
+            grad_cell.zero_()
+            torch.mul(grad_c, f, out=grad_cell[:, start:stop].view(d, size, h))
+            grad_kernel.baddbmm_(_step_inputs(inputs, ones, padded, t, start, stop, taps).transpose(1, 2), grad_gates)
+            grad_read = torch.bmm(grad_gates, kernel.transpose(1, 2)).view(d, stop - start, n, -1)
+            grad_inputs[:, t, start:stop] = grad_read[..., :c]
+            # Window tap k at position l read the previous states at l + k - before.
+            grad_hidden.zero_()
+            for k in range(taps):
+                grad_hidden[:, start + k : stop + k] += grad_read[..., c + 1 + k * h : c + 1 + (k + 1) * h]
+        grad_input_weight = grad_kernel[:, :c].transpose(1, 2)
+        grad_bias = grad_kernel[:, c]
+        grad_state_weight = grad_kernel[:, c + 1 :].view(d, taps, h, 4 * h).permute(0, 3, 2, 1)
+        return grad_inputs, grad_input_weight, grad_state_weight, grad_bias, None, None, None
