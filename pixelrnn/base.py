@@ -134,8 +134,10 @@ class Cache:
     of a pixel depends on its own last colour).
     """
 
-    def __init__(self, model: PixelModel):
-        self.model = model
+    def __init__(self, model: PixelModel, batch: int):
+        self.model, self.batch = model, batch
+        #: Rows whose per-row work (:meth:`finish_row`) is done, for caches that have some.
+        self.rows_done = 0
         self.pixel_convs = {
             module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))
         }
@@ -155,6 +157,20 @@ class Cache:
         """The output head at one pixel: features ``[B, hidden]`` -> logits ``[B, levels]`` of ``color``."""
         bias, weight_t = self.head_logits[color]
         return torch.addmm(bias, self.head_hidden(torch.relu(features)).relu_(), weight_t)
+
+    def zeros(self, *shape: int) -> torch.Tensor:
+        """A zero state ``[batch, *shape]`` on the model's device."""
+        return torch.zeros(self.batch, *shape, device=self.model.device)
+
+    def finish_rows_before(self, x: torch.Tensor, i: int) -> None:
+        """Run :meth:`finish_row` on every completed row before row ``i`` that has not had it."""
+        while self.rows_done < i:
+            self.finish_row(x, self.rows_done)
+            self.rows_done += 1
+
+    def finish_row(self, x: torch.Tensor, i: int) -> None:
+        """Work that needs the whole of row ``i`` (``x`` complete up to it), for caches that have any."""
+        raise NotImplementedError
 
     def step(self, x: torch.Tensor, i: int, j: int, color: int) -> torch.Tensor:
         raise NotImplementedError

@@ -92,25 +92,22 @@ class GatedPixelCNNCache(Cache):
     """
 
     def __init__(self, model: GatedPixelCNN, batch: int):
-        super().__init__(model)
+        super().__init__(model, batch)
         c, h, w = model.image_shape
-        new = lambda *shape: torch.zeros(batch, *shape, device=model.device)  # noqa: E731
-        self.vertical_inputs = [new(layer.vertical.in_channels, h + layer.reach, w + 2 * layer.reach) for layer in model.layers]
+        self.vertical_inputs = [self.zeros(layer.vertical.in_channels, h + layer.reach, w + 2 * layer.reach) for layer in model.layers]
         # Layer 0 reads the image itself; the others keep their padded input.
-        self.horizontal_inputs = [pad_like(layer.horizontal, new(layer.horizontal.in_channels, h, w)) for layer in model.layers[1:]]
+        self.horizontal_inputs = [pad_like(layer.horizontal, self.zeros(layer.horizontal.in_channels, h, w)) for layer in model.layers[1:]]
         # Row i: what the vertical stack adds to the horizontal one at row i (the bias alone at row 0).
         self.from_above = []
         for layer in model.layers:
             v2h = layer.vertical_to_horizontal
-            rows = new(v2h.out_channels, h, w)
+            rows = self.zeros(v2h.out_channels, h, w)
             rows[:, :, 0] = v2h.bias.detach()[:, None]
             self.from_above.append(rows)
-        self.rows_done = 0
 
     def step(self, x, i, j, color):
         m, conv = self.model, self.conv
-        while self.rows_done < i:
-            self.finish_row(x, self.rows_done)
+        self.finish_rows_before(x, i)
         h = None
         for n, (layer, from_above) in enumerate(zip(m.layers, self.from_above)):
             if n == 0:
@@ -134,4 +131,3 @@ class GatedPixelCNNCache(Cache):
             if i + 1 < h:
                 from_above[:, :, i + 1] = layer.vertical_to_horizontal(v_pre[:, :, None])[:, :, 0]
             v = gate(v_pre)
-        self.rows_done = i + 1

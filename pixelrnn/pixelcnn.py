@@ -65,13 +65,13 @@ class PixelCNNCache(Cache):
     """
 
     def __init__(self, model: PixelCNN, batch: int):
-        super().__init__(model)
+        super().__init__(model, batch)
         c, h, w = model.image_shape
         # Looked up once: at one pixel a step is a few dozen tiny matrix products, so Python's
         # attribute lookups would cost as much as the arithmetic.
         self.input_conv = self.conv(model.input_conv)
         self.blocks = [(self.conv(b.reduce), self.conv(b.conv), self.conv(b.expand)) for b in model.blocks]
-        self.conv_inputs = [pad_like(b.conv, torch.zeros(batch, b.conv.in_channels, h, w, device=model.device)) for b in model.blocks]
+        self.conv_inputs = [pad_like(b.conv, self.zeros(b.conv.in_channels, h, w)) for b in model.blocks]
         self.last_color = c - 1
         self.pixel = None
 
