@@ -5,6 +5,8 @@ dense matmul FLOP/s measured in the same run.
     python bench/train_throughput.py --device cuda            # batch 128
     python bench/train_throughput.py --device cuda --amp      # bf16 autocast, against bf16 matmul
 
+    python bench/train_throughput.py --recurrent-ratios       # only the recurrent-vs-PixelCNN table
+
 Each model uses its ``small`` preset on 28x28x1 and 32x32x3 images with 256 levels. A training
 step is the one ``python -m train`` takes (loss in bits/dim, backward, Adam). Its FLOPs are
 counted on the first (warm-up) step with ``torch.utils.flop_counter.FlopCounterMode`` (matmuls
@@ -14,6 +16,12 @@ time is reported, which resists other processes' bursts on a shared machine. The
 reference (``N x N`` by ``N x N`` in the training dtype) is measured right before each model,
 so that each fraction compares the two under the same conditions; the load average is printed
 too. Prints a markdown table on stdout, progress on stderr.
+
+A second table compares the recurrent layers with convolutions at the same size: PixelCNN,
+Row LSTM and Diagonal BiLSTM with hidden 16 and 7 layers on 28x28 binary images, batch 64
+(the paper's binarized-MNIST size), one training step of each in turn, round after round,
+so that a change in the machine's load hits all three alike; each model's step time is its
+median over the rounds, and its ratio is to PixelCNN's.
 """
 
 from __future__ import annotations
@@ -89,6 +97,49 @@ def measure(name: str, image_shape, batch: int, device: torch.device, amp: bool,
     }
 
 
+RECURRENT_RATIOS = ("pixelcnn", "row_lstm", "diagonal_bilstm")
+
+
+def recurrent_ratios(device: torch.device, rounds: int) -> dict[str, dict]:
+    """Median training-step time of each of :data:`RECURRENT_RATIOS` at hidden 16, 7 layers, 28x28x1,
+    2 levels, batch 64, measured in alternation; plus its ratio to PixelCNN's."""
+    steps = {}
+    for name in RECURRENT_RATIOS:
+        torch.manual_seed(0)
+        model = pixelrnn.build_model(name, (1, 28, 28), levels=2, hidden=16, layers=7, out_hidden=32).to(device)
+        loss_of, optimizer = NegativeLogLikelihood(model), torch.optim.Adam(model.parameters(), lr=1e-4)
+        x = torch.randint(0, 2, (64, 1, 28, 28), device=device)
+
+        def step(loss_of=loss_of, optimizer=optimizer, x=x) -> None:
+            loss = loss_of(x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        steps[name] = (step, sum(p.numel() for p in model.parameters()))
+    times = {name: [] for name in steps}
+    for round_ in range(rounds + 1):
+        for name, (step, _) in steps.items():
+            began = time.perf_counter()
+            step()
+            synchronize(device)
+            if round_:  # the first round warms up
+                times[name].append(time.perf_counter() - began)
+    base = statistics.median(times["pixelcnn"])
+    return {
+        name: {"parameters": steps[name][1], "step_s": statistics.median(t), "ratio": statistics.median(t) / base}
+        for name, t in times.items()
+    }
+
+
+def print_recurrent_ratios(device: torch.device, rounds: int) -> None:
+    print(f"Recurrent layers against PixelCNN: hidden 16, 7 layers, 28x28 binary, batch 64, float32, {rounds} rounds.\n")
+    print("| model | parameters | ms / step | ratio to PixelCNN |")
+    print("|---|---:|---:|---:|")
+    for name, r in recurrent_ratios(device, rounds).items():
+        print(f"| {name} | {r['parameters']:,} | {r['step_s'] * 1e3:.0f} | {r['ratio']:.2f}x |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -97,6 +148,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="timing per model and shape (at least 2 steps)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
     parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of the recurrent-vs-PixelCNN table (default 10; 0: no such table)")
+    parser.add_argument("--recurrent-ratios", action="store_true", help="print only the recurrent-vs-PixelCNN table")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: PyTorch sees no CUDA GPU")
@@ -110,6 +163,10 @@ def main(argv=None) -> int:
     size = 8192 if device.type == "cuda" else 1024
 
     began, load_before = time.perf_counter(), os.getloadavg()[0]
+    if args.recurrent_ratios and args.rounds:
+        print(f"Device: {hardware_name(device, 1)}; torch {torch.__version__}; load average {load_before:.1f}.")
+        print_recurrent_ratios(device, args.rounds)
+        return 0
     rows = []
     for name in args.models:
         for shape in SHAPES:
@@ -128,6 +185,9 @@ def main(argv=None) -> int:
             f"| {name} | {h}x{w}x{c} | {r['parameters']:,} | {r['flops_per_step'] / 1e9:.2f} | {r['step_s'] * 1e3:.0f} "
             f"| {r['images_per_s']:.1f} | {r['flops_per_s'] / 1e9:.2f} | {peak / 1e9:.1f} | {r['flops_per_s'] / peak:.1%} |"
         )
+    if args.rounds:
+        print()
+        print_recurrent_ratios(device, args.rounds)
     print(f"\nTotal benchmark time {time.perf_counter() - began:.0f} s.")
     return 0
 

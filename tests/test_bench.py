@@ -32,9 +32,18 @@ def test_sampling_benchmark_prints_a_row_per_configuration():
 
 
 def test_training_throughput_benchmark_prints_a_row_per_shape():
-    header, *rows = run("train_throughput.py", "--models", "gated_pixelcnn", "--batch-size", "2", "--seconds", "0.1")
+    header, *rows = run("train_throughput.py", "--models", "gated_pixelcnn", "--batch-size", "2", "--seconds", "0.1", "--rounds", "0")
     assert "images / s" in header and "fraction" in header
     assert [row.split("|")[1:3] for row in rows] == [[" gated_pixelcnn ", " 28x28x1 "], [" gated_pixelcnn ", " 32x32x3 "]]
     for row in rows:
         fraction = row.split("|")[-2].strip()
         assert fraction.endswith("%") and float(fraction[:-1]) > 0
+
+
+def test_training_throughput_benchmark_compares_the_recurrent_layers_with_pixelcnn():
+    header, *rows = run("train_throughput.py", "--recurrent-ratios", "--rounds", "1")
+    assert header.split("|")[1:-1] == [" model ", " parameters ", " ms / step ", " ratio to PixelCNN "]
+    assert [row.split("|")[1].strip() for row in rows] == ["pixelcnn", "row_lstm", "diagonal_bilstm"]
+    assert rows[0].split("|")[-2].strip() == "1.00x"
+    for row in rows[1:]:
+        assert float(row.split("|")[-2].strip()[:-1]) > 0
