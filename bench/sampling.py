@@ -15,6 +15,7 @@ robust to the machine's speed drifting. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import platform
 import statistics
@@ -70,10 +71,10 @@ def main() -> None:
         model = pixelrnn.build_model(name, image_shape=shape, levels=256, preset=args.preset).to(device).eval()
         sub_pixels = shape[0] * shape[1] * shape[2]
         pixelrnn.sample(model, batch, seed=0)  # warm-up
-        cached = median_time(lambda: pixelrnn.sample(model, batch, seed=0), device, args.repeats) / batch
+        cached = median_time(functools.partial(pixelrnn.sample, model, batch, seed=0), device, args.repeats) / batch
         steps = pixelrnn.generate(model, batch, seed=0, cached=False)
         next(steps)  # warm-up
-        step = median_time(lambda: next(steps), device, min(args.reference_steps, sub_pixels - 1))
+        step = median_time(functools.partial(next, steps), device, min(args.reference_steps, sub_pixels - 1))
         reference = step * sub_pixels / batch
         print(
             f"| {name} | {shape_text} | {batch} | {cached * 1e3:,.0f} | {reference * 1e3:,.0f} | {reference / cached:,.0f}x |",

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Cache, PixelModel
-from .layers import MaskedConv2d, OutputHead, image_window, lstm_update, pad_like, skew, taps_as_matrix, unskew
+from .layers import MaskedConv2d, OutputHead, image_window, lstm_update, skew, taps_as_matrix, unskew
 
 
 class DiagonalLSTM(nn.Module):

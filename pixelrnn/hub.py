@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
-from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, constants, snapshot_download
+from huggingface_hub import EvalResult, HfApi, ModelCardData, constants, snapshot_download
 from huggingface_hub.errors import (
     HfHubHTTPError,
     LocalEntryNotFoundError,

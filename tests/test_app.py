@@ -31,8 +31,8 @@ from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image, 
 from app.layout import create_app  # noqa: E402
 from app.live import LiveGeneration  # noqa: E402
 from app.server import serve  # noqa: E402
-from app.uploads import open_image  # noqa: E402
 from app.session import Session  # noqa: E402
+from app.uploads import open_image  # noqa: E402
 from app.weights import export, load_from_files, load_from_hub, publish  # noqa: E402
 
 TINY = dict(hidden=8, layers=1, out_hidden=8)

@@ -143,7 +143,7 @@ def test_training_lowers_bits_per_dim(name):
     model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=4, hidden=8, layers=1, out_hidden=16)
     data = stripes(64, generator=generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for step in range(120):
+    for _ in range(120):
         batch = data[torch.randint(0, 64, (16,), generator=generator)]
         loss = pixelrnn.bits_per_dim(model.log_prob(batch), model.image_shape).mean()
         optimizer.zero_grad()

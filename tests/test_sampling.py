@@ -113,9 +113,7 @@ def test_sampled_images_are_ordinary_tensors(name):
     model = tiny(name, (3, 5, 4))
     images = pixelrnn.sample(model, 2, seed=0)
     images[0, 0, 0, 0] = 1
-    last = None
-    for last in pixelrnn.generate(model, 1, seed=0):
-        pass
+    *_, last = pixelrnn.generate(model, 1, seed=0)
     last.image[0, 0, 0, 0] = 1
     (-model.log_prob(torch.cat([images, last.image])).mean()).backward()
     assert all(p.grad is not None for p in model.parameters())
