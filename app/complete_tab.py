@@ -5,9 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .editor import read_editor
-from .images import display_scale, to_uint8, upscale
+from .images import display_scale, upscale
 from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
 from .picker import Picker

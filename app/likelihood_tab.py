@@ -5,10 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
 from .editor import read_picture
-from .images import display_scale, to_uint8, upscale
+from .images import display_scale, upscale
 from .overlays import heat_css, heat_map
 from .picker import Picker
 from .session import Session

@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
 from .gallery import gallery_items
-from .images import display_scale, locate, to_model_image, to_uint8, upscale
+from .images import display_scale, locate, to_model_image, upscale
 from .overlays import receptive_overlay
 from .plots import CHANNELS
 from .session import Session

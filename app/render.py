@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .images import gap_for, hatch, outline, side_by_side, strip_scale, to_uint8, upscale
+from pixelrnn.pictures import to_uint8
+
+from .images import gap_for, hatch, outline, side_by_side, strip_scale, upscale
 from .live import LiveGeneration
 from .plots import CHANNELS, distribution_frame
 

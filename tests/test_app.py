@@ -21,13 +21,14 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
+from pixelrnn.pictures import to_uint8  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
-from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image, to_uint8  # noqa: E402
+from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
 from app.live import LiveGeneration  # noqa: E402
 from app.server import serve  # noqa: E402
