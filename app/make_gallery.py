@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import os
 import struct
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from pixelrnn.storage import atomic_write
 
 from .gallery import GALLERY_DIR
 
@@ -90,10 +90,8 @@ def write_gallery(dataset: str, items: list[tuple[str, Image.Image]], root: Path
     for old in folder.glob("*.png"):
         old.unlink()
     for k, (label, image) in enumerate(items):
-        fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-        os.close(fd)
-        image.save(tmp, optimize=True)
-        os.replace(tmp, folder / f"{k:02d}_{label}.png")
+        with atomic_write(folder / f"{k:02d}_{label}.png") as temp:
+            image.save(temp, format="PNG", optimize=True)
     return folder
 
 

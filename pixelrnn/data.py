@@ -34,7 +34,6 @@ import pickle
 import re
 import struct
 import tarfile
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -45,6 +44,8 @@ import numpy as np
 import torch
 from PIL import Image
 from tqdm import tqdm
+
+from .storage import atomic_write, default_root
 
 try:
     from numpy._core.multiarray import _reconstruct as _numpy_reconstruct  # numpy >= 2
@@ -145,11 +146,6 @@ _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N",
 _DOWNLOAD_TIMEOUT_S = 30
 _CHUNK_BYTES = 1 << 20
 _DECODED_CACHE_VERSION = 1
-
-
-def default_root() -> Path:
-    """The cache directory: $PIXELRNN_DATA, else ~/.cache/pixelrnn/data."""
-    return Path(os.environ.get("PIXELRNN_DATA") or Path.home() / ".cache" / "pixelrnn" / "data").expanduser()
 
 
 def dataset_info(name: str) -> dict:
@@ -425,7 +421,7 @@ def _download(remote: _Download, target: Path) -> None:
     failures = []
     for url in remote.urls:
         try:
-            with _atomic_write(target) as out, urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+            with atomic_write(target) as temp, open(temp, "wb") as out, urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
                 digest = hashlib.new(remote.algorithm, usedforsecurity=False)
                 total = int(response.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc=remote.filename, disable=None) as progress:
@@ -442,21 +438,6 @@ def _download(remote: _Download, target: Path) -> None:
         except (OSError, ValueError) as error:  # URLError and timeouts are OSErrors
             failures.append(f"{url}: {error}")
     raise RuntimeError("; ".join(failures))
-
-
-@contextlib.contextmanager
-def _atomic_write(path: Path):
-    """A binary file beside `path` that replaces `path` in one step once the block succeeds, so
-    other processes (DDP ranks) and killed runs never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            yield out
-        os.chmod(temp, 0o644)  # mkstemp makes files private; a shared data cache should be readable
-        os.replace(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
 
 
 def _conform(name: str, images: np.ndarray, size: tuple[int, int] | None, channels: int | None) -> np.ndarray:
@@ -505,7 +486,7 @@ def _load_image_collection(
     with _image_entries(path) as entries:
         images = _decode_images(_select_split(entries, split, path), path, size, channels)
     try:
-        with _atomic_write(cache_file) as out:
+        with atomic_write(cache_file) as temp, open(temp, "wb") as out:
             np.save(out, images, allow_pickle=False)
         for stale in cache_file.parent.glob(f"{stem}-*.npy"):  # decoded from an older version of the source
             if stale != cache_file:

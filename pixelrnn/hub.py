@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -34,6 +33,8 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
+
+from .storage import atomic_write
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -120,28 +121,11 @@ def _write_pretrained(model, directory: Path, metadata: dict, repo_id: str | Non
     except (TypeError, ValueError) as e:
         raise ValueError(f"metadata must be plain JSON (strings, finite numbers, lists, dicts): {e}") from e
     card_text = model_card(model.config, metadata, repo_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomically(directory / WEIGHTS_NAME, lambda tmp: save_model(model, tmp, metadata={"format": "pt"}))
-    _write_atomically(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config_text, encoding="utf-8"))
-    _write_atomically(directory / CARD_NAME, lambda tmp: Path(tmp).write_text(card_text, encoding="utf-8"))
-
-
-def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
-    """Call ``write(temporary_path)`` in ``path``'s folder, flush it to disk, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(directory / WEIGHTS_NAME) as temp:
+        save_model(model, str(temp), metadata={"format": "pt"})
+    for name, text in ((CONFIG_NAME, config_text), (CARD_NAME, card_text)):
+        with atomic_write(directory / name) as temp:
+            temp.write_text(text, encoding="utf-8")
 
 
 def model_card(config: dict, metadata: dict, repo_id: str | None = None) -> str:
