@@ -11,15 +11,13 @@ needs neither data set at run time.
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
-import struct
 import tarfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
+from pixelrnn.file_formats import read_idx
 from pixelrnn.storage import atomic_write
 
 from .gallery import GALLERY_DIR
@@ -40,17 +38,6 @@ DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DEFAULT_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX ``.gz`` file -> its array (``uint8 [N, H, W]`` for images, ``[N]`` for labels)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def first_per_class(labels: list[str], per_class: int) -> list[int]:
     """Indices of the first ``per_class`` items of each label, interleaved class by class."""
     classes = sorted(set(labels), key=labels.index)
@@ -64,8 +51,8 @@ def first_per_class(labels: list[str], per_class: int) -> list[int]:
 
 
 def fashion_mnist(folder: Path, per_class: int) -> list[tuple[str, Image.Image]]:
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
-    labels = [FASHION_MNIST_CLASSES[k] for k in read_idx(folder / "t10k-labels-idx1-ubyte.gz")]
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz", ndim=3)
+    labels = [FASHION_MNIST_CLASSES[k] for k in read_idx(folder / "t10k-labels-idx1-ubyte.gz", ndim=1)]
     return [(labels[k], Image.fromarray(images[k], "L")) for k in first_per_class(labels, per_class)]
 
 
