@@ -9,9 +9,8 @@
 
 from . import data
 from .base import Cache, PixelModel
-from .hub import load
 from .likelihood import bits_per_dim, pixel_bits
-from .models import MODELS, PRESETS, build_model
+from .models import MODELS, PRESETS, build_model, load
 from .receptive_field import receptive_field
 from .sampling import Completions, Step, complete, generate, sample
 

@@ -65,6 +65,8 @@ class GatedPixelCNN(PixelModel):
     name = "gated_pixelcnn"
 
     def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 5, out_hidden: int = 128, kernel: int = 3):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_kernel(kernel)
         super().__init__(image_shape, levels)
         c = self.colors
         self.layers = nn.ModuleList(

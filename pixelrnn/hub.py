@@ -31,8 +31,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import save_model
 
 from .storage import atomic_write
 
@@ -114,8 +113,11 @@ class HubMixin:
 
 def _write_pretrained(model, directory: Path, metadata: dict, repo_id: str | None = None) -> None:
     """Write the three files of ``model`` with ``metadata`` into ``directory`` (``repo_id`` goes in the card)."""
-    if not model.config:
-        raise ValueError("this model has no config; build it with pixelrnn.build_model so that it can be rebuilt on load")
+    if not model.name:
+        raise ValueError(
+            f"{type(model).__name__} has no name: give the class a `name` under which pixelrnn.build_model knows it, "
+            "so that the saved model can be rebuilt on load"
+        )
     try:
         config_text = json.dumps({**model.config, "metadata": metadata}, indent=2, allow_nan=False) + "\n"
     except (TypeError, ValueError) as e:
@@ -203,44 +205,7 @@ def _table(rows: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(path_or_repo_id: str | os.PathLike, device=None, revision: str | None = None, token: str | None = None):
-    """Load a model saved by ``save_pretrained``, in eval mode, with its ``metadata``.
-
-    ``path_or_repo_id`` is a folder holding ``config.json`` and ``model.safetensors``, a
-    ``.safetensors`` file with a ``config.json`` beside it, or a Hugging Face Hub model repo id
-    (``"org/name"``, at ``revision``; downloaded into the HF cache, or read from it when the Hub
-    cannot be reached or ``HF_HUB_OFFLINE=1``). ``token`` is for private repos.
-
-    Raises ``ValueError`` for anything that is not a loadable model (no such path or repo, pickled
-    weights, a bad config.json, weights that do not fit it) and ``ConnectionError`` when the Hub
-    cannot be reached and the HF cache has no copy.
-    """
-    # Imported here: models imports base, which imports this module for HubMixin.
-    from .models import build_model
-
-    config_path, weights_path = _locate(path_or_repo_id, revision, token)
-    config, metadata = _read_config(config_path)
-    hparams = {k: v for k, v in config.items() if k != "model"}
-    try:
-        model = build_model(config["model"], **hparams)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{config_path} does not describe a pixelrnn model: {e}") from e
-    try:
-        load_model(model, weights_path, strict=True)
-    except SafetensorError as e:
-        raise ValueError(f"{weights_path} is not a readable safetensors file: {e}") from e
-    except RuntimeError as e:
-        raise ValueError(
-            f"{weights_path} does not fit the {config['model']} model that {config_path} describes "
-            f"(were they saved together?): {e}"
-        ) from e
-    model.metadata = metadata
-    if device is not None:
-        model.to(device)
-    return model.eval()
-
-
-def _locate(source: str | os.PathLike, revision: str | None, token: str | None) -> tuple[Path, Path]:
+def locate(source: str | os.PathLike, revision: str | None, token: str | None) -> tuple[Path, Path]:
     """``(config.json, model.safetensors)`` paths of a local folder, a local file, or a Hub repo."""
     path = Path(source).expanduser()
     if revision is not None and path.exists():
@@ -277,7 +242,7 @@ def _locate(source: str | os.PathLike, revision: str | None, token: str | None) 
     return folder / CONFIG_NAME, folder / WEIGHTS_NAME
 
 
-def _read_config(path: Path) -> tuple[dict, dict]:
+def read_config(path: Path) -> tuple[dict, dict]:
     """``(build_model arguments, metadata)`` from a config.json, checked for the keys every model needs."""
     if not path.is_file():
         raise ValueError(f"{path} is missing: the weights need the {CONFIG_NAME} that save_pretrained writes beside them")

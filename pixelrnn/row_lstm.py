@@ -71,6 +71,8 @@ class RowLSTM(PixelModel):
     name = "row_lstm"
 
     def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 4, out_hidden: int = 128, cond_channels: int = 0):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_sizes(0, cond_channels=cond_channels)
         super().__init__(image_shape, levels)
         c = self.colors
         self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)

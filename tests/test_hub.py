@@ -17,8 +17,7 @@ import torch
 from huggingface_hub import HfApi, ModelCard, constants
 
 import pixelrnn
-from pixelrnn import hub
-from pixelrnn.hub import load
+from pixelrnn import hub, load
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -104,6 +103,22 @@ def test_round_trip_gives_identical_logits(name, tmp_path):
     assert loaded.config == model.config
     assert loaded.metadata == {"dataset": "cifar10", "test_bits_per_dim": 4.5}
     assert not loaded.training
+
+
+def test_a_model_built_from_its_class_saves_and_loads(tmp_path):
+    from pixelrnn.multiscale import MultiScalePixelRNN
+
+    torch.manual_seed(0)
+    model = MultiScalePixelRNN((3, 4, 4), 4, hidden=6, layers=1, out_hidden=8, cond_channels=4)
+    assert model.config == {
+        "model": "multiscale", "image_shape": [3, 4, 4], "levels": 4, "base": "row_lstm", "factor": 2,
+        "hidden": 6, "layers": 1, "out_hidden": 8, "cond_channels": 4,
+    }  # fmt: skip
+    assert model.small.config["model"] == "row_lstm"  # a part records its own arguments, not its owner's
+    model.save_pretrained(tmp_path)
+    loaded = load(tmp_path)
+    x = images(model)
+    assert type(loaded) is MultiScalePixelRNN and loaded.config == model.config and torch.equal(loaded(x), model(x))
 
 
 def test_loads_a_safetensors_file_with_its_config_beside_it(tmp_path):

@@ -6,6 +6,11 @@ import pytest
 import torch
 
 import pixelrnn
+from pixelrnn.diagonal_bilstm import DiagonalBiLSTM
+from pixelrnn.gated_pixelcnn import GatedPixelCNN
+from pixelrnn.multiscale import MultiScalePixelRNN
+from pixelrnn.pixelcnn import PixelCNN
+from pixelrnn.row_lstm import RowLSTM
 
 SHAPES = [(1, 6, 5), (3, 5, 6)]
 
@@ -184,6 +189,22 @@ def test_presets_build():
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "cls, hparams, message",
+    [
+        (PixelCNN, dict(layers=-1), "pixelcnn: layers must be an integer >= 1, got -1"),
+        (PixelCNN, dict(kernel=4), "pixelcnn: kernel must be odd"),
+        (GatedPixelCNN, dict(hidden=2.5), "gated_pixelcnn: hidden must be an integer >= 1, got 2.5"),
+        (RowLSTM, dict(cond_channels=-1), "row_lstm: cond_channels must be an integer >= 0"),
+        (DiagonalBiLSTM, dict(out_hidden=0), "diagonal_bilstm: out_hidden must be an integer >= 1"),
+        (MultiScalePixelRNN, dict(cond_channels=0), "multiscale: cond_channels must be an integer >= 1"),
+    ],
+)
+def test_the_classes_check_their_own_arguments(cls, hparams, message):
+    with pytest.raises(ValueError, match=message):
+        cls((1, 8, 8), 4, **hparams)
 
 
 @pytest.mark.parametrize(
