@@ -17,24 +17,13 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
-import platform
 import statistics
 import time
 
 import torch
 
 import pixelrnn
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = platform.processor() or "CPU"
-    return f"{name}, {torch.get_num_threads()} threads"
+from train.hardware import hardware_name
 
 
 def timed(fn, device) -> float:
@@ -63,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
 
-    print(f"Sampling, `{args.preset}` preset, 256 levels, on {hardware(device)}, torch {torch.__version__}\n")
+    print(f"Sampling, `{args.preset}` preset, 256 levels, on {hardware_name(device)}, torch {torch.__version__}\n")
     print("| model | image | batch | cached ms/image | reference ms/image | speed-up |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     for name, shape_text, batch in itertools.product(args.models, args.shapes, args.batches):

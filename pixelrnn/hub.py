@@ -242,6 +242,14 @@ def locate(source: str | os.PathLike, revision: str | None, token: str | None) -
     return folder / CONFIG_NAME, folder / WEIGHTS_NAME
 
 
+def saved_folders(path: Path) -> list[Path]:
+    """The ``save_pretrained`` folders (those with a config.json) at ``path``: itself, or else its sub-folders, sorted."""
+    path = Path(path)
+    if (path / CONFIG_NAME).is_file():
+        return [path]
+    return sorted(folder for folder in path.glob("*") if (folder / CONFIG_NAME).is_file())
+
+
 def read_config(path: Path) -> tuple[dict, dict]:
     """``(build_model arguments, metadata)`` from a config.json, checked for the keys every model needs."""
     if not path.is_file():

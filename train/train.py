@@ -47,6 +47,7 @@ from . import checkpoint
 from .distributed import Distributed, setup
 from .evaluate import dataset_levels, evaluate
 from .grid import save_grid
+from .hardware import hardware_name
 from .metrics import MetricsLog
 
 #: Arguments that shape the training trajectory: --resume refuses to continue with others.
@@ -109,22 +110,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def hardware_name(device: torch.device, world_size: int) -> str:
-    """E.g. "NVIDIA H100 80GB HBM3", "AMD EPYC, 2 threads", "8 x NVIDIA H100 80GB HBM3"."""
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        cpu = "unknown CPU"
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-        threads = torch.get_num_threads()
-        name = f"{cpu}, {threads} thread{'s' if threads > 1 else ''}"
-    return f"{world_size} x {name}" if world_size > 1 else name
 
 
 def load_data(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int, str | None]:
