@@ -61,8 +61,7 @@ def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
 
 def status(run: LiveGeneration, state: str) -> str:
     """Markdown status: what is happening, progress, and the current pixel's drawn values."""
-    total = len(run.order)
-    head = f"**{state}** · {run.count} / {total} sub-pixels"
+    head = f"**{state}** · {run.count} / {run.total} sub-pixels"
     if run.position is None:
         return head
     _, i, j = run.position

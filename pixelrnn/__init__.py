@@ -12,13 +12,14 @@ from .base import Cache, PixelModel
 from .likelihood import bits_per_dim, pixel_bits
 from .models import MODELS, PRESETS, build_model, load
 from .receptive_field import receptive_field
-from .sampling import Completions, Step, complete, generate, sample
+from .sampling import Completions, Generation, Step, complete, generate, sample
 
 __all__ = [
     "MODELS",
     "PRESETS",
     "Cache",
     "Completions",
+    "Generation",
     "PixelModel",
     "Step",
     "bits_per_dim",

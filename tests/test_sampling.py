@@ -51,6 +51,21 @@ def test_cached_steps_are_exact(name, shape, masked):
     assert torch.equal(final[:, :, ~mask], known[None].expand(2, *shape)[:, :, ~mask]), "known pixels unchanged"
 
 
+@pytest.mark.parametrize("cached", [True, False])
+@pytest.mark.parametrize("name", ["row_lstm", "multiscale"])
+def test_a_generation_announces_its_order_and_numbers_its_steps(name, cached):
+    """What a viewer needs before and during the run: the order, the total, each step's index."""
+    model = tiny(name, (3, 5, 4))
+    mask, known = hole((3, 5, 4)), torch.zeros(3, 5, 4, dtype=torch.long)
+    generation = pixelrnn.generate(model, 2, known, mask, seed=0, cached=cached)
+    assert generation.total == len(generation.order) == 3 * int(mask.sum())
+    order = [tuple(p) for p in generation.order.tolist()]
+    steps = [(s.position, s.index, s.total) for s in generation]
+    assert [position for position, _, _ in steps] == order
+    assert [(index, total) for _, index, total in steps] == [(k, generation.total) for k in range(generation.total)]
+    assert torch.equal(generation.image, pixelrnn.sample(model, 2, known, mask, seed=0, cached=cached))
+
+
 def test_pixel_conv_is_its_centre_tap_plus_the_rest():
     """The split that lets the PixelCNN cache redo only the centre tap for each colour of a pixel."""
     torch.manual_seed(0)
