@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -35,7 +36,9 @@ FASHION_MNIST_CLASSES = (
     "ankle-boot",
 )
 DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-DEFAULT_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+#: The shared data folder beside the repository (../shared/data), or $PIXELRNN_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("PIXELRNN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+DEFAULT_CIFAR10 = SHARED_DATA / "cifar10-jpeg.tar.gz"
 
 
 def first_per_class(labels: list[str], per_class: int) -> list[int]:

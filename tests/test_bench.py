@@ -2,14 +2,17 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+from conftest import REPO
+
+#: A third of the suite's time: deselect with -m "not slow" while working.
+pytestmark = pytest.mark.slow
 
 
 def run(script, *args):
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args], capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, str(REPO / "bench" / script), *args], capture_output=True, text=True, timeout=300, check=True
     )
     return [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
 

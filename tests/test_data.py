@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA
 from PIL import Image
 
 from pixelrnn import data, image_folders, standard_sets
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-CIFAR10_JPEG_TAR = Path("/work/shared/data/cifar10-jpeg.tar.gz")
-BINARIZED_MNIST_TAR = Path("/work/shared/data/binarized_mnist-amat.tar.gz")
+CIFAR10_JPEG_TAR = SHARED_DATA / "cifar10-jpeg.tar.gz"
+BINARIZED_MNIST_TAR = SHARED_DATA / "binarized_mnist-amat.tar.gz"
 
 
 def write_idx(path: Path, images: np.ndarray) -> Path:

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import free_port
 from huggingface_hub import HfApi, ModelCard, constants
 
 import pixelrnn
@@ -67,11 +68,6 @@ def cache_repo(cache: Path, repo_id: str, model, **metadata) -> Path:
     (storage / "refs" / "main").write_text(COMMIT)
     return storage
 
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def malicious_pickle(marker: Path) -> bytes:
@@ -356,7 +352,7 @@ def test_a_cached_repo_without_safetensors_weights_is_refused(offline_hub):
 
 
 def test_an_unreachable_hub_fails_fast_with_a_clear_error(online_hub):
-    online_hub(closed_port())
+    online_hub(free_port())
     start = time.monotonic()
     with pytest.raises(ConnectionError, match=r"the Hub at http://127\.0\.0\.1:\d+ cannot be reached"):
         load("someone/tiny")
@@ -366,7 +362,7 @@ def test_an_unreachable_hub_fails_fast_with_a_clear_error(online_hub):
 def test_an_unreachable_hub_falls_back_to_the_cache(online_hub, offline_hub):
     model = tiny()
     cache_repo(offline_hub, "someone/tiny", model)
-    online_hub(closed_port())
+    online_hub(free_port())
     x = images(model)
     assert torch.equal(load("someone/tiny")(x), model(x))
 

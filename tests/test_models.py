@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from conftest import with_large_weights
 
 import pixelrnn
 from pixelrnn.diagonal_bilstm import DiagonalBiLSTM
@@ -18,12 +19,7 @@ SHAPES = [(1, 6, 5), (3, 5, 6)]
 def tiny(name, shape, levels=7, **hparams):
     torch.manual_seed(0)
     hparams = {"hidden": 6, "layers": 2, "out_hidden": 12, **hparams}
-    model = pixelrnn.build_model(name, image_shape=shape, levels=levels, **hparams).double()
-    # Larger weights than the default initialisation, so that every dependency is visible.
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.4)
-    return model
+    return with_large_weights(pixelrnn.build_model(name, image_shape=shape, levels=levels, **hparams).double())
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from conftest import with_large_weights
 
 import pixelrnn
 from pixelrnn.layers import MaskedConv2d, PixelConv, pad_like
@@ -13,11 +14,7 @@ SHAPES = [(1, 6, 5), (3, 5, 4)]
 
 def tiny(name, shape, levels=6):
     torch.manual_seed(0)
-    model = pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.4)
-    return model
+    return with_large_weights(pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12))
 
 
 def hole(shape):
