@@ -22,8 +22,13 @@ DATASET_NAMES = {
     "mnist": "MNIST",
     "binarized_mnist": "Binarized MNIST",
 }
-#: Where ``python app.py`` looks for weights when no ``--checkpoint`` is given.
-DEFAULT_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+#: The shipped weights inside an installed wheel, which carries checkpoints/ in the app package.
+_INSTALLED_CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+#: Where the app looks for weights when no ``--checkpoint`` is given: the installed copy, else the
+#: checkout's checkpoints/ beside app/.
+DEFAULT_CHECKPOINTS = (
+    _INSTALLED_CHECKPOINTS if _INSTALLED_CHECKPOINTS.is_dir() else Path(__file__).resolve().parents[1] / "checkpoints"
+)
 
 
 @dataclass
@@ -112,6 +117,12 @@ def discover(sources: list[str | Path]) -> tuple[list[ModelEntry], list[str]]:
     for source in sources:
         path = Path(source)
         folders = saved_folders(path)
+        if path == DEFAULT_CHECKPOINTS and not folders:
+            problems.append(
+                f"the shipped weights are not in {path} (this copy of the app came without them). Start the app with "
+                "--checkpoint PATH_OR_REPO: a save_pretrained folder, a folder of them, or a Hugging Face Hub repo id"
+            )
+            continue
         if path.is_dir() and not folders:
             problems.append(f"no model folders (with config.json) in {path}")
         for folder in folders:
