@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pixelrnn
+from pixelrnn.hub import CONFIG_NAME, read_config, saved_folders
 
 MODEL_NAMES = {
     "pixelcnn": "PixelCNN",
@@ -22,8 +22,13 @@ DATASET_NAMES = {
     "mnist": "MNIST",
     "binarized_mnist": "Binarized MNIST",
 }
-#: Where ``python app.py`` looks for weights when no ``--checkpoint`` is given.
-DEFAULT_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+#: The shipped weights inside an installed wheel, which carries checkpoints/ in the app package.
+_INSTALLED_CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+#: Where the app looks for weights when no ``--checkpoint`` is given: the installed copy, else the
+#: checkout's checkpoints/ beside app/.
+DEFAULT_CHECKPOINTS = (
+    _INSTALLED_CHECKPOINTS if _INSTALLED_CHECKPOINTS.is_dir() else Path(__file__).resolve().parents[1] / "checkpoints"
+)
 
 
 @dataclass
@@ -102,13 +107,6 @@ def _sort_key(entry: ModelEntry):
     )
 
 
-def _read_config(folder: Path) -> dict:
-    config = json.loads((folder / "config.json").read_text())
-    if not isinstance(config, dict) or "model" not in config or "image_shape" not in config:
-        raise ValueError(f"{folder / 'config.json'} is not a pixelrnn config (it needs 'model' and 'image_shape')")
-    return config
-
-
 def discover(sources: list[str | Path]) -> tuple[list[ModelEntry], list[str]]:
     """Entries for every model in ``sources``, and a message for each source that failed.
 
@@ -118,16 +116,19 @@ def discover(sources: list[str | Path]) -> tuple[list[ModelEntry], list[str]]:
     entries, problems = [], []
     for source in sources:
         path = Path(source)
-        folders = (
-            [path]
-            if (path / "config.json").is_file()
-            else sorted(p for p in path.glob("*") if (p / "config.json").is_file())
-        )
+        folders = saved_folders(path)
+        if path == DEFAULT_CHECKPOINTS and not folders:
+            problems.append(
+                f"the shipped weights are not in {path} (this copy of the app came without them). Start the app with "
+                "--checkpoint PATH_OR_REPO: a save_pretrained folder, a folder of them, or a Hugging Face Hub repo id"
+            )
+            continue
         if path.is_dir() and not folders:
             problems.append(f"no model folders (with config.json) in {path}")
         for folder in folders:
             try:
-                config = _read_config(folder)
+                config, metadata = read_config(folder / CONFIG_NAME)
+                config["metadata"] = metadata
                 entries.append(ModelEntry(describe(config), config, str(folder)))
             except (OSError, ValueError) as error:
                 problems.append(f"skipped {folder}: {error}")

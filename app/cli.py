@@ -9,9 +9,7 @@ from .catalog import DEFAULT_CHECKPOINTS
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="PixelRNN, pixel by pixel: the interactive demo.")
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 serves the network)"
-    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 serves the network)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
     parser.add_argument(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gradio as gr
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .editor import read_editor
-from .images import display_scale, to_uint8, upscale
+from .images import display_scale, upscale
 from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
 from .picker import Picker
@@ -15,16 +16,12 @@ from .session import Session
 from .widgets import pixel_gallery
 
 
-def completion_run(
-    session: Session, editor: dict | None, model: str, n: float, temperature: float, seed
-) -> LiveGeneration:
+def completion_run(session: Session, editor: dict | None, model: str, n: float, temperature: float, seed) -> LiveGeneration:
     """A live completion of the editor's image where the user painted, by the model labelled ``model``."""
     network = session.entry(model).model()
     image, mask = read_editor(editor, network.image_shape, network.levels)
     if not bool(mask.any()):
-        raise ValueError(
-            "Nothing to fill in: paint over the part of the image the model should redo (or press Blank canvas)."
-        )
+        raise ValueError("Nothing to fill in: paint over the part of the image the model should redo (or press Blank canvas).")
     return LiveGeneration(network, int(n), image, mask, float(temperature), seed_value(seed))
 
 
@@ -35,9 +32,7 @@ def best_of_k(session: Session, editor: dict | None, model: str, k: float, tempe
         image, mask = read_editor(editor, network.image_shape, network.levels)
         if not bool(mask.any()):
             raise ValueError("Nothing to fill in: paint over the part of the image the model should redo.")
-        result = pixelrnn.complete(
-            network, image, mask, k=int(k), temperature=float(temperature), seed=seed_value(seed)
-        )
+        result = pixelrnn.complete(network, image, mask, k=int(k), temperature=float(temperature), seed=seed_value(seed))
     except ValueError as error:
         raise gr.Error(str(error)) from None
     scale = display_scale(network.image_shape)

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .images import display_scale, to_model_image, to_uint8, upscale
+from pixelrnn.pictures import to_uint8
+
+from .images import display_scale, to_model_image, upscale
 
 #: Fraction of a model pixel that strokes must cover for it to count as occluded.
 COVERAGE = 0.25

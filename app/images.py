@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from pixelrnn.pictures import quantize
+
 #: Upscaled images are about this many screen pixels wide.
 DISPLAY_SIZE = 256
 #: The live view's samples side by side fill about this box, ``(width, height)`` in screen pixels.
@@ -47,22 +49,14 @@ def to_model_image(image: Image.Image | np.ndarray, image_shape, levels: int) ->
     """A picture of any size and mode -> ``LongTensor[C, H, W]`` in ``[0, levels)``.
 
     Centre-cropped to the model's aspect ratio, area-averaged down (or up) to ``H x W``,
-    converted to grey or RGB, quantized from 256 to ``levels`` values.
+    converted to grey or RGB, quantized from 256 to ``levels`` values (:func:`pixelrnn.pictures.quantize`).
     """
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     c, h, w = image_shape
     rgb = ImageOps.fit(to_rgb_mode(image), (w, h), method=Image.Resampling.BOX)
     values = np.asarray(rgb.convert("L") if c == 1 else rgb, dtype=np.float64).reshape(h, w, c)
-    quantized = np.floor(values * levels / 256.0).astype(np.int64)
-    return torch.from_numpy(quantized).permute(2, 0, 1).contiguous()
-
-
-def to_uint8(image: torch.Tensor, levels: int) -> np.ndarray:
-    """``LongTensor[C, H, W]`` -> ``uint8 [H, W, 3]``, each level shown at the centre of its 256/levels bin."""
-    values = image.detach().to(torch.float64).permute(1, 2, 0).numpy()
-    pixels = np.round((values + 0.5) * 256.0 / levels - 0.5).clip(0, 255).astype(np.uint8)
-    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
+    return torch.from_numpy(quantize(values, levels)).permute(2, 0, 1).contiguous()
 
 
 def upscale(pixels: np.ndarray, scale: int) -> np.ndarray:

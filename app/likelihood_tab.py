@@ -5,10 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
 from .editor import read_picture
-from .images import display_scale, to_uint8, upscale
+from .images import display_scale, upscale
 from .overlays import heat_css, heat_map
 from .picker import Picker
 from .session import Session
@@ -54,9 +55,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
             picker = Picker.build("likelihood", occlude=False, label="Add a defect", initial=initial)
             go = gr.Button("Score with every model", variant="primary", elem_id="likelihood-score")
         with gr.Column(scale=3, min_width=360):
-            maps = pixel_gallery(
-                "Bits per pixel: what each model finds surprising", "likelihood-maps", allow_preview=False
-            )
+            maps = pixel_gallery("Bits per pixel: what each model finds surprising", "likelihood-maps", allow_preview=False)
             summary = gr.Markdown(
                 "An autoregressive model gives every image an exact likelihood. Draw a stroke that does not belong "
                 "(a defect) and score again: the heat maps light up where the image stops making sense to the model, "

@@ -1,8 +1,9 @@
 """One generation in progress, driven step by step by the user's buttons.
 
-A :class:`LiveGeneration` wraps :func:`pixelrnn.generate` and keeps what the view needs:
-the image so far, which sub-pixels are done, and the distribution every generated
-sub-pixel was drawn from (``n * C * H * W * levels`` floats: 3 MB per 32x32 RGB sample).
+A :class:`LiveGeneration` wraps the :class:`pixelrnn.Generation` of :func:`pixelrnn.generate`,
+which knows the image so far, the order of the sub-pixels and how far it has come, and keeps
+what only the view needs: the distribution every generated sub-pixel was drawn from
+(``n * C * H * W * levels`` floats: 3 MB per 32x32 RGB sample).
 The user's controls act on it from different requests (threads), so:
 
 * every advance of the sampler happens under :attr:`lock`, never across a ``yield``;
@@ -31,26 +32,18 @@ _tokens = itertools.count(1)
 class LiveGeneration:
     """``n`` samples (or completions of ``image`` where ``mask`` is True) of ``model``, advanced on demand."""
 
-    def __init__(
-        self, model, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, rate: float = 50.0
-    ):
+    def __init__(self, model, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, rate: float = 50.0):
         """``image``: ``LongTensor[C, H, W]`` for the model; ``mask``: bool ``[H, W]``, True = to generate."""
         c, h, w = model.image_shape
         self.model = model
         self.n = n
-        self.steps = pixelrnn.generate(model, n=n, image=image, mask=mask, temperature=temperature, seed=seed)
+        self.generation = pixelrnn.generate(model, n=n, image=image, mask=mask, temperature=temperature, seed=seed)
         #: ``BoolTensor[H, W]``: the pixels to generate.
-        self.unknown = torch.ones(h, w, dtype=torch.bool) if mask is None else torch.as_tensor(mask).bool().cpu()
-        #: ``LongTensor[n, C, H, W]``: known pixels, and generated ones as they come.
-        self.image = torch.zeros(n, c, h, w, dtype=torch.long)
-        if image is not None:
-            self.image[:] = torch.as_tensor(image).long().cpu()
-        #: ``BoolTensor[C, H, W]``: sub-pixels generated so far.
-        self.done = torch.zeros(c, h, w, dtype=torch.bool)
+        self.unknown = self.generation.unknown.cpu()
         #: ``Tensor[n, C, H, W, levels]``: the distribution each generated sub-pixel was drawn from.
         self.probs = torch.zeros(n, c, h, w, model.levels)
-        #: The sub-pixels to generate ``(c, i, j)``, in the model's generation order.
-        self.order = _generation_order(model, self.unknown)
+        #: Sub-pixels generated so far.
+        self.count = 0
         #: ``(c, i, j)`` of the last generated sub-pixel, ``None`` before the first.
         self.position: tuple[int, int, int] | None = None
         #: Pixels per second while playing; ``math.inf`` runs flat out.
@@ -62,33 +55,41 @@ class LiveGeneration:
 
     # ------------------------------------------------------------------ progress
     @property
-    def count(self) -> int:
-        """Sub-pixels generated so far."""
-        return int(self.done.sum())
+    def total(self) -> int:
+        """Sub-pixels to generate in all."""
+        return self.generation.total
 
     @property
     def finished(self) -> bool:
-        return self.count >= len(self.order)
+        return self.count >= self.total
+
+    @property
+    def image(self) -> torch.Tensor:
+        """``LongTensor[n, C, H, W]``: known pixels, and generated ones as they come."""
+        return self.generation.image.cpu()
+
+    @property
+    def done(self) -> torch.Tensor:
+        """``BoolTensor[C, H, W]``: the sub-pixels generated so far."""
+        done = torch.zeros(self.model.image_shape, dtype=torch.bool)
+        c, i, j = self.generation.order[: self.count].unbind(1)
+        done[c, i, j] = True
+        return done
 
     def next_position(self) -> tuple[int, int, int] | None:
         """``(c, i, j)`` of the sub-pixel to generate next, ``None`` when done."""
-        return None if self.finished else self.order[self.count]
+        return None if self.finished else tuple(self.generation.order[self.count].tolist())
 
     # ------------------------------------------------------------------ advancing
     def _advance_one(self) -> bool:
         """Draw one sub-pixel (caller holds :attr:`lock`); False when nothing is left."""
         if self.stopped or self.finished:
             return False
-        try:
-            step = next(self.steps)
-        except StopIteration:
-            self.done[:, self.unknown] = True
-            return False
+        step = next(self.generation)
         c, i, j = step.position
-        self.image[:, c, i, j] = step.value.cpu()
         self.probs[:, c, i, j] = step.probs.float().cpu()
-        self.done[c, i, j] = True
-        self.position = (c, i, j)
+        self.count = step.index + 1
+        self.position = step.position
         return True
 
     def _advance_while(self, same) -> int:
@@ -132,7 +133,7 @@ class LiveGeneration:
         self.pause()
         with self.lock:
             self.stopped = True
-            self.steps.close()
+            self.generation.close()
 
     def play(self, token: int) -> Iterator[None]:
         """Advance at :attr:`rate` pixels per second, yielding whenever a frame is due.
@@ -158,12 +159,3 @@ class LiveGeneration:
                 next_frame = time.monotonic() + 1.0 / MAX_FPS
                 yield
         yield
-
-
-def _generation_order(model, unknown: torch.Tensor) -> list[tuple[int, int, int]]:
-    """The unknown sub-pixels ``(c, i, j)`` sorted by the model's generation order."""
-    c, h, w = model.image_shape
-    selected = unknown[None].expand(c, h, w)
-    positions = selected.nonzero()
-    ranks = model.generation_order().cpu()[selected]
-    return [tuple(p) for p in positions[ranks.argsort()].tolist()]

@@ -90,9 +90,7 @@ class LiveView:
                 info="1 pixel per second … 500 per second; 10: as fast as the model goes",
                 elem_id=f"{name}-speed",
             )
-            status = gr.Markdown(
-                "Press **Generate**.", label="status", elem_id=f"{name}-status", elem_classes=["status"]
-            )
+            status = gr.Markdown("Press **Generate**.", label="status", elem_id=f"{name}-status", elem_classes=["status"])
             progress = gr.JSON(label="progress", visible=False)
         with gr.Column(scale=2, min_width=280, elem_classes=["softmax-column"]):
             gr.Markdown(
@@ -124,7 +122,7 @@ class LiveView:
             )
         else:
             status = render.status(run, state)
-        progress = {"state": state, "count": run.count, "total": len(run.order), "position": run.position}
+        progress = {"state": state, "count": run.count, "total": run.total, "position": run.position}
         if state != "Generating":
             progress["images"] = run.image.tolist()
         return [render.samples_picture(run, selected), *plots, status, progress]
@@ -155,17 +153,11 @@ class LiveView:
             raise gr.Error("Nothing is being generated: press Generate first.")
         return run
 
-    def wire(
-        self,
-        session: gr.State,
-        start: gr.Button,
-        make_run: Callable[..., LiveGeneration],
-        inputs: list,
-        chooser: gr.Dropdown,
-    ) -> None:
-        """Start a run with ``make_run(session, *inputs)`` when ``start`` is clicked; connect the controls.
+    # ------------------------------------------------------------------ handlers
+    def starter(self, make_run: Callable[..., LiveGeneration]):
+        """The Generate handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
 
-        ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
+        API clients see ``make_run``'s parameter names, then ``speed``.
         """
 
         def on_start(session: Session, *values):
@@ -180,88 +172,83 @@ class LiveView:
             session.runs[self.name] = run
             yield from self.stream(run, run.new_player())
 
-        def on_resume(session: Session):
+        speed = inspect.Parameter("speed", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        on_start.__signature__ = inspect.Signature([*inspect.signature(make_run).parameters.values(), speed])
+        return on_start
+
+    def on_resume(self, session: Session):
+        run = self.run_of(session)
+        yield from self.stream(run, run.new_player())
+
+    def on_pause(self, session: Session) -> None:
+        self.run_of(session).pause()
+
+    def stepper(self, action: Callable[[LiveGeneration], int]):
+        """A handler that advances the run with ``action`` (e.g. :meth:`LiveGeneration.step_row`) and shows it."""
+
+        def on_step(session: Session):
             run = self.run_of(session)
-            yield from self.stream(run, run.new_player())
-
-        def on_pause(session: Session) -> None:
-            self.run_of(session).pause()
-
-        def stepper(action: Callable[[LiveGeneration], int]):
-            def on_step(session: Session):
-                run = self.run_of(session)
-                action(run)
-                return self.frame(run, self.state_of(run))
-
-            return on_step
-
-        def on_stop(session: Session):
-            run = self.run_of(session)
-            run.stop()
+            action(run)
             return self.frame(run, self.state_of(run))
 
-        def on_speed(session: Session, speed: float) -> None:
-            run = session.runs.get(self.name)
-            if run is not None:
-                run.rate = speed_rate(speed)
+        return on_step
 
-        def on_select(session: Session, evt: gr.SelectData):
-            run = self.run_of(session)
-            x, y = evt.index
-            where = locate(x, y, run.model.image_shape, run.n, strip_scale(run.model.image_shape, run.n))
-            if where is None:
-                return [gr.skip()] * len(self.outputs)
-            return self.frame(run, self.state_of(run), selected=where)
+    def on_stop(self, session: Session):
+        run = self.run_of(session)
+        run.stop()
+        return self.frame(run, self.state_of(run))
 
-        # API clients see make_run's parameter names (then speed), not *values.
-        on_start.__signature__ = inspect.Signature(
-            [
-                *inspect.signature(make_run).parameters.values(),
-                inspect.Parameter("speed", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            ]
-        )
+    def on_speed(self, session: Session, speed: float) -> None:
+        run = session.runs.get(self.name)
+        if run is not None:
+            run.rate = speed_rate(speed)
+
+    def on_select(self, session: Session, evt: gr.SelectData):
+        """A click on the samples: show the distributions of the pixel under it."""
+        run = self.run_of(session)
+        x, y = evt.index
+        where = locate(x, y, run.model.image_shape, run.n, strip_scale(run.model.image_shape, run.n))
+        if where is None:
+            return [gr.skip()] * len(self.outputs)
+        return self.frame(run, self.state_of(run), selected=where)
+
+    def on_choose(self, session: Session, label: str):
+        """A model picked: one empty chart per channel of it."""
+        if not label:
+            return [gr.skip()] * len(self.plots)
+        colors, levels = session.entry(label).image_shape[0], session.entry(label).levels
+        return plot_updates([distribution_frame(None, None, levels)] * colors, colors, levels)
+
+    def wire(
+        self,
+        session: gr.State,
+        start: gr.Button,
+        make_run: Callable[..., LiveGeneration],
+        inputs: list,
+        chooser: gr.Dropdown,
+    ) -> None:
+        """Start a run with ``make_run(session, *inputs)`` when ``start`` is clicked; connect the controls.
+
+        ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
+        """
         quiet = dict(show_progress="hidden", concurrency_limit=None)
         private = dict(api_visibility="private", **quiet)
-
+        streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
         started = start.click(
-            on_start,
-            [session, *inputs, self.speed],
-            self.outputs,
-            show_progress="hidden",
-            concurrency_id=GENERATE_GROUP,
-            api_name=f"{self.name}_generate",
+            self.starter(make_run), [session, *inputs, self.speed], self.outputs, api_name=f"{self.name}_generate", **streaming
         )
-        resumed = self.resume.click(
-            on_resume,
-            [session],
-            self.outputs,
-            show_progress="hidden",
-            concurrency_id=GENERATE_GROUP,
-            api_name=f"{self.name}_resume",
-        )
-        self.pause.click(on_pause, [session], None, api_name=f"{self.name}_pause", **quiet)
-        self.step_pixel.click(
-            stepper(LiveGeneration.step_pixel), [session], self.outputs, api_name=f"{self.name}_step_pixel", **quiet
-        )
-        self.step_row.click(
-            stepper(LiveGeneration.step_row), [session], self.outputs, api_name=f"{self.name}_step_row", **quiet
-        )
-        self.finish.click(
-            stepper(LiveGeneration.finish), [session], self.outputs, api_name=f"{self.name}_finish", **quiet
-        )
-        self.stop.click(
-            on_stop, [session], self.outputs, cancels=[started, resumed], api_name=f"{self.name}_stop", **quiet
-        )
-        self.speed.change(on_speed, [session, self.speed], None, **private)
-        self.picture.select(on_select, [session], self.outputs, **private)
-
-        def on_choose(session: Session, label: str):
-            if not label:
-                return [gr.skip()] * len(self.plots)
-            colors, levels = session.entry(label).image_shape[0], session.entry(label).levels
-            return plot_updates([distribution_frame(None, None, levels)] * colors, colors, levels)
-
-        chooser.change(on_choose, [session, chooser], self.plots, **private)
+        resumed = self.resume.click(self.on_resume, [session], self.outputs, api_name=f"{self.name}_resume", **streaming)
+        self.pause.click(self.on_pause, [session], None, api_name=f"{self.name}_pause", **quiet)
+        for button, action, api_name in (
+            (self.step_pixel, LiveGeneration.step_pixel, "step_pixel"),
+            (self.step_row, LiveGeneration.step_row, "step_row"),
+            (self.finish, LiveGeneration.finish, "finish"),
+        ):
+            button.click(self.stepper(action), [session], self.outputs, api_name=f"{self.name}_{api_name}", **quiet)
+        self.stop.click(self.on_stop, [session], self.outputs, cancels=[started, resumed], api_name=f"{self.name}_stop", **quiet)
+        self.speed.change(self.on_speed, [session, self.speed], None, **private)
+        self.picture.select(self.on_select, [session], self.outputs, **private)
+        chooser.change(self.on_choose, [session, chooser], self.plots, **private)
 
 
 def sampling_settings(name: str, max_n: int = 4) -> tuple[gr.Slider, gr.Slider, gr.Number]:

@@ -11,16 +11,15 @@ needs neither data set at run time.
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
 import os
-import struct
 import tarfile
-import tempfile
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
+
+from pixelrnn.file_formats import read_idx
+from pixelrnn.storage import atomic_write
 
 from .gallery import GALLERY_DIR
 
@@ -37,18 +36,9 @@ FASHION_MNIST_CLASSES = (
     "ankle-boot",
 )
 DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-DEFAULT_CIFAR10 = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An IDX ``.gz`` file -> its array (``uint8 [N, H, W]`` for images, ``[N]`` for labels)."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+#: The shared data folder beside the repository (../shared/data), or $PIXELRNN_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("PIXELRNN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+DEFAULT_CIFAR10 = SHARED_DATA / "cifar10-jpeg.tar.gz"
 
 
 def first_per_class(labels: list[str], per_class: int) -> list[int]:
@@ -64,8 +54,8 @@ def first_per_class(labels: list[str], per_class: int) -> list[int]:
 
 
 def fashion_mnist(folder: Path, per_class: int) -> list[tuple[str, Image.Image]]:
-    images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
-    labels = [FASHION_MNIST_CLASSES[k] for k in read_idx(folder / "t10k-labels-idx1-ubyte.gz")]
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz", ndim=3)
+    labels = [FASHION_MNIST_CLASSES[k] for k in read_idx(folder / "t10k-labels-idx1-ubyte.gz", ndim=1)]
     return [(labels[k], Image.fromarray(images[k], "L")) for k in first_per_class(labels, per_class)]
 
 
@@ -90,18 +80,14 @@ def write_gallery(dataset: str, items: list[tuple[str, Image.Image]], root: Path
     for old in folder.glob("*.png"):
         old.unlink()
     for k, (label, image) in enumerate(items):
-        fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-        os.close(fd)
-        image.save(tmp, optimize=True)
-        os.replace(tmp, folder / f"{k:02d}_{label}.png")
+        with atomic_write(folder / f"{k:02d}_{label}.png") as temp:
+            image.save(temp, format="PNG", optimize=True)
     return folder
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--fashion-mnist", type=Path, default=DEFAULT_FASHION_MNIST, help="folder with the IDX .gz files"
-    )
+    parser.add_argument("--fashion-mnist", type=Path, default=DEFAULT_FASHION_MNIST, help="folder with the IDX .gz files")
     parser.add_argument("--cifar10", type=Path, default=DEFAULT_CIFAR10, help="cifar10-jpeg.tar.gz")
     parser.add_argument("--per-class", type=int, default=3, help="test images per class (default 3)")
     args = parser.parse_args(argv)

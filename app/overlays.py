@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .images import display_scale, outline, to_uint8, upscale
+from pixelrnn.pictures import to_uint8
+
+from .images import display_scale, outline, upscale
 
 #: Anchors of the heat map's colour scale (an inferno-like ramp: black, purple, red, orange, pale yellow).
 HEAT_ANCHORS = ((0, 0, 4), (87, 16, 110), (188, 55, 84), (249, 142, 9), (252, 255, 164))

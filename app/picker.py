@@ -41,9 +41,7 @@ class Picker:
         brush = (
             gr.Brush(default_size=10, colors=[BRUSH_COLOR], color_mode="fixed")
             if occlude
-            else gr.Brush(
-                default_size=6, colors=["#ffffff", "#000000", "#ff0000", "#00c000", "#0050ff"], color_mode="defaults"
-            )
+            else gr.Brush(default_size=6, colors=["#ffffff", "#000000", "#ff0000", "#00c000", "#0050ff"], color_mode="defaults")
         )
         editor = gr.ImageEditor(
             value=None if initial is None else _first_image(initial, occlude),
@@ -77,18 +75,14 @@ class Picker:
         return cls(editor, gallery, upload, blank, occlude)
 
     # ------------------------------------------------------------------ events
-    def wire(
-        self, session: gr.State, chooser: gr.components.Component, entry_of: Callable[[Session, str], ModelEntry]
-    ) -> None:
+    def wire(self, session: gr.State, chooser: gr.components.Component, entry_of: Callable[[Session, str], ModelEntry]) -> None:
         """Follow ``chooser`` (a model dropdown or a group radio); ``entry_of(session, value)`` is a model of it."""
 
         def on_choose(session: Session, choice: str, current: dict | None):
             if not choice:
                 return gr.skip(), gr.skip()
             entry = entry_of(session, choice)
-            return gallery_items(entry.dataset), (
-                gr.skip() if _fits(current, entry) else _first_image(entry, self.occlude)
-            )
+            return gallery_items(entry.dataset), (gr.skip() if _fits(current, entry) else _first_image(entry, self.occlude))
 
         def on_gallery(session: Session, choice: str, current: dict | None, evt: gr.SelectData):
             entry = entry_of(session, choice)

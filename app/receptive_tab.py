@@ -12,10 +12,11 @@ import torch
 from PIL import Image
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
 from .gallery import gallery_items
-from .images import display_scale, locate, to_model_image, to_uint8, upscale
+from .images import display_scale, locate, to_model_image, upscale
 from .overlays import receptive_overlay
 from .plots import CHANNELS
 from .session import Session
@@ -58,8 +59,7 @@ def fields(session: Session, group: str, channel: str, target: tuple[int, int] |
     sub = f"{names[c]} of " if c_count > 1 else ""
     summary = (
         f"**{group_name(group)}**, {sub}pixel ({i}, {j}): which earlier sub-pixels its softmax depends on.\n\n"
-        "| model | earlier sub-pixels seen (cyan) | earlier but out of reach (pink) |\n|---|---|---|\n"
-        + "\n".join(lines)
+        "| model | earlier sub-pixels seen (cyan) | earlier but out of reach (pink) |\n|---|---|---|\n" + "\n".join(lines)
     )
     return items, summary
 
@@ -88,9 +88,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
                 height=300,
             )
         with gr.Column(scale=3, min_width=360):
-            overlays = pixel_gallery(
-                "What each model sees from the clicked pixel", "receptive-maps", allow_preview=False
-            )
+            overlays = pixel_gallery("What each model sees from the clicked pixel", "receptive-maps", allow_preview=False)
             summary = gr.Markdown(
                 "Click a pixel on the left. Cyan: the earlier sub-pixels the model's softmax at that pixel depends on "
                 "(found by back-propagating from its logits to the input). Pink: earlier sub-pixels it cannot see, "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .images import gap_for, hatch, outline, side_by_side, strip_scale, to_uint8, upscale
+from pixelrnn.pictures import to_uint8
+
+from .images import gap_for, hatch, outline, side_by_side, strip_scale, upscale
 from .live import LiveGeneration
 from .plots import CHANNELS, distribution_frame
 
@@ -59,8 +61,7 @@ def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
 
 def status(run: LiveGeneration, state: str) -> str:
     """Markdown status: what is happening, progress, and the current pixel's drawn values."""
-    total = len(run.order)
-    head = f"**{state}** · {run.count} / {total} sub-pixels"
+    head = f"**{state}** · {run.count} / {run.total} sub-pixels"
     if run.position is None:
         return head
     _, i, j = run.position

@@ -25,9 +25,7 @@ def open_image(path: str | os.PathLike) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 if image.width * image.height > MAX_IMAGE_PIXELS:
-                    raise ValueError(
-                        f"That image is {image.width}x{image.height}; the limit is {MAX_IMAGE_PIXELS} pixels."
-                    )
+                    raise ValueError(f"That image is {image.width}x{image.height}; the limit is {MAX_IMAGE_PIXELS} pixels.")
                 image.load()
                 return image.copy()
     except (
@@ -38,6 +36,4 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         SyntaxError,
     ) as error:
         name = os.path.basename(path)
-        raise ValueError(
-            f"{name} is not an image this app can read (PNG, JPEG, GIF, BMP, WebP, TIFF...): {error}"
-        ) from None
+        raise ValueError(f"{name} is not an image this app can read (PNG, JPEG, GIF, BMP, WebP, TIFF...): {error}") from None

@@ -20,9 +20,7 @@ def build(
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             gr.Markdown("### Load a model")
-            repo = gr.Textbox(
-                label="Hugging Face Hub repo id", placeholder="org/pixelrnn-row-lstm", elem_id="weights-repo"
-            )
+            repo = gr.Textbox(label="Hugging Face Hub repo id", placeholder="org/pixelrnn-row-lstm", elem_id="weights-repo")
             from_hub = gr.Button("Load from the Hub", elem_id="weights-load-hub")
             files = gr.File(
                 label="… or upload model.safetensors and config.json",
@@ -50,14 +48,10 @@ def build(
             model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", elem_id="weights-model")
             with gr.Row():
                 prepare = gr.Button("Download these weights", elem_id="weights-download")
-            downloads = gr.File(
-                label="Downloads", file_count="multiple", interactive=False, elem_id="weights-files-out"
-            )
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="weights-files-out")
             with gr.Accordion("config.json", open=False):
                 config = gr.JSON(entries[0].config if entries else None, elem_id="weights-config")
-            card = gr.Markdown(
-                weights.card(entries[0]) if entries else "", elem_id="weights-card", elem_classes=["model-card"]
-            )
+            card = gr.Markdown(weights.card(entries[0]) if entries else "", elem_id="weights-card", elem_classes=["model-card"])
 
     def loaded(session: Session, entry) -> list:
         """Add ``entry`` for this user; updates for the status, every model and data set chooser."""

@@ -15,25 +15,15 @@ robust to the machine's speed drifting. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
-import platform
 import statistics
 import time
 
 import torch
 
 import pixelrnn
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = platform.processor() or "CPU"
-    return f"{name}, {torch.get_num_threads()} threads"
+from train.hardware import hardware_name
 
 
 def timed(fn, device) -> float:
@@ -62,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
 
-    print(f"Sampling, `{args.preset}` preset, 256 levels, on {hardware(device)}, torch {torch.__version__}\n")
+    print(f"Sampling, `{args.preset}` preset, 256 levels, on {hardware_name(device)}, torch {torch.__version__}\n")
     print("| model | image | batch | cached ms/image | reference ms/image | speed-up |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     for name, shape_text, batch in itertools.product(args.models, args.shapes, args.batches):
@@ -70,10 +60,10 @@ def main() -> None:
         model = pixelrnn.build_model(name, image_shape=shape, levels=256, preset=args.preset).to(device).eval()
         sub_pixels = shape[0] * shape[1] * shape[2]
         pixelrnn.sample(model, batch, seed=0)  # warm-up
-        cached = median_time(lambda: pixelrnn.sample(model, batch, seed=0), device, args.repeats) / batch
+        cached = median_time(functools.partial(pixelrnn.sample, model, batch, seed=0), device, args.repeats) / batch
         steps = pixelrnn.generate(model, batch, seed=0, cached=False)
         next(steps)  # warm-up
-        step = median_time(lambda: next(steps), device, min(args.reference_steps, sub_pixels - 1))
+        step = median_time(functools.partial(next, steps), device, min(args.reference_steps, sub_pixels - 1))
         reference = step * sub_pixels / batch
         print(
             f"| {name} | {shape_text} | {batch} | {cached * 1e3:,.0f} | {reference * 1e3:,.0f} | {reference / cached:,.0f}x |",

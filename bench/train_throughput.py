@@ -148,7 +148,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="timing per model and shape (at least 2 steps)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
     parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of the recurrent-vs-PixelCNN table (default 10; 0: no such table)")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="rounds of the recurrent-vs-PixelCNN table (default 10; 0: no such table)"
+    )
     parser.add_argument("--recurrent-ratios", action="store_true", help="print only the recurrent-vs-PixelCNN table")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -1,25 +1,25 @@
 """pixelrnn: Pixel Recurrent Neural Networks (van den Oord, Kalchbrenner, Kavukcuoglu 2016) in PyTorch.
 
-    import pixelrnn
-    model = pixelrnn.build_model("diagonal_bilstm", image_shape=(3, 32, 32), levels=256)
-    logits = model(x)                       # LongTensor[B, C, H, W] -> Tensor[B, levels, C, H, W]
-    bpd = pixelrnn.bits_per_dim(model.log_prob(x), model.image_shape)
-    images = pixelrnn.sample(model, n=4)
+import pixelrnn
+model = pixelrnn.build_model("diagonal_bilstm", image_shape=(3, 32, 32), levels=256)
+logits = model(x)                       # LongTensor[B, C, H, W] -> Tensor[B, levels, C, H, W]
+bpd = pixelrnn.bits_per_dim(model.log_prob(x), model.image_shape)
+images = pixelrnn.sample(model, n=4)
 """
 
 from . import data
 from .base import Cache, PixelModel
-from .hub import load
 from .likelihood import bits_per_dim, pixel_bits
-from .models import MODELS, PRESETS, build_model
+from .models import MODELS, PRESETS, build_model, load
 from .receptive_field import receptive_field
-from .sampling import Completions, Step, complete, generate, sample
+from .sampling import Completions, Generation, Step, complete, generate, sample
 
 __all__ = [
     "MODELS",
     "PRESETS",
     "Cache",
     "Completions",
+    "Generation",
     "PixelModel",
     "Step",
     "bits_per_dim",

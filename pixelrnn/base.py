@@ -9,6 +9,9 @@ models but the multi-scale one, which has its own order: see :meth:`generation_o
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 from torch import nn
 
@@ -17,10 +20,23 @@ from .layers import PixelConv
 
 
 class PixelModel(HubMixin, nn.Module):
-    """Base class of the models; subclasses implement :meth:`network` and :meth:`new_cache`."""
+    """Base class of the models; subclasses implement :meth:`network` and :meth:`new_cache`.
+
+    Every model records the arguments it was built with in :attr:`config` (the name under key
+    ``"model"``, then every constructor argument, defaults included), so that a model built from
+    its class, ``PixelCNN((1, 28, 28), 256, hidden=32)``, can be saved and loaded like one from
+    :func:`pixelrnn.build_model`.
+    """
 
     #: The name under which :func:`pixelrnn.build_model` knows the model.
     name: str = ""
+    #: Everything needed to build the model again: ``build_model(config["model"], **rest)``.
+    config: dict
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_config(cls.__init__)
 
     def __init__(self, image_shape: tuple[int, int, int], levels: int):
         super().__init__()
@@ -37,8 +53,20 @@ class PixelModel(HubMixin, nn.Module):
         self.levels = int(levels)
         self.colors = c
         self.register_buffer("embed_scale", torch.tensor(2.0 / (self.levels - 1)), persistent=False)
-        #: Filled in by :func:`pixelrnn.build_model`: everything needed to build the model again.
-        self.config: dict = {}
+
+    @classmethod
+    def check_sizes(cls, least: int = 1, **sizes) -> None:
+        """Raise ``ValueError`` unless every hyper-parameter in ``sizes`` is an integer >= ``least``."""
+        for key, value in sizes.items():
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"{cls.name}: {key} must be an integer >= {least}, got {value!r}")
+
+    @classmethod
+    def check_kernel(cls, kernel: int) -> None:
+        """Raise ``ValueError`` unless ``kernel`` is a positive odd integer."""
+        cls.check_sizes(kernel=kernel)
+        if kernel % 2 == 0:
+            raise ValueError(f"{cls.name}: kernel must be odd (it is centred on the pixel), got {kernel}")
 
     # ------------------------------------------------------------------ inputs
     def check_input(self, x: torch.Tensor) -> None:
@@ -51,17 +79,13 @@ class PixelModel(HubMixin, nn.Module):
                 f"quantize float images first, e.g. (x * {self.levels - 1}).round().long()"
             )
         if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"expected a batch of shape [B, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}"
-            )
+            raise ValueError(f"expected a batch of shape [B, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}")
         # The range check reads values back from the device: skip it inside torch.compile,
         # where it would break the graph (the checked, uncompiled call paths still run it).
         if torch.compiler.is_compiling():
             return
         if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.levels):
-            raise ValueError(
-                f"pixel values must lie in [0, {self.levels}), got values in [{int(x.min())}, {int(x.max())}]"
-            )
+            raise ValueError(f"pixel values must lie in [0, {self.levels}), got values in [{int(x.min())}, {int(x.max())}]")
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Integer values ``[0, levels)`` to floats in ``[-1, 1]``, same shape."""
@@ -123,6 +147,29 @@ class PixelModel(HubMixin, nn.Module):
         return f"image_shape={self.image_shape}, levels={self.levels}"
 
 
+def _recording_config(init):
+    """Wrap a model class's ``__init__`` so that it records its arguments in ``self.config``.
+
+    Only the constructor of the object's own class records: a parent's ``__init__``, called
+    through ``super()``, sees only the arguments its child hands on.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self).__init__ is recording_init:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(list(bound.arguments.items())[1:])
+            for name, parameter in signature.parameters.items():
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                    arguments.update(arguments.pop(name))
+            self.config = {"model": self.name, **arguments, "image_shape": list(self.image_shape)}
+
+    return recording_init
+
+
 class Cache:
     """Incremental evaluation of a model, one pixel at a time, in raster order.
 
@@ -138,9 +185,7 @@ class Cache:
         self.model, self.batch = model, batch
         #: Rows whose per-row work (:meth:`finish_row`) is done, for caches that have some.
         self.rows_done = 0
-        self.pixel_convs = {
-            module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))
-        }
+        self.pixel_convs = {module: PixelConv(module) for module in model.modules() if isinstance(module, (nn.Conv1d, nn.Conv2d))}
         self.head_hidden = self.conv(model.head.hidden)
         # The logits conv cut into one matrix per colour: a step needs only its own colour's.
         logits = self.conv(model.head.logits)

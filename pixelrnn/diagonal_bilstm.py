@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import Cache, PixelModel
-from .layers import MaskedConv2d, OutputHead, conditioned, image_window, lines_to_maps, maps_to_lines, pad_like, skew, unskew
+from .layers import MaskedConv2d, OutputHead, conditioned, image_window, lines_to_maps, maps_to_lines, skew, unskew
 from .lstm import lstm_scan, lstm_update
 
 
@@ -96,6 +96,8 @@ class DiagonalBiLSTM(PixelModel):
     name = "diagonal_bilstm"
 
     def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 4, out_hidden: int = 128, cond_channels: int = 0):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_sizes(0, cond_channels=cond_channels)
         super().__init__(image_shape, levels)
         c = self.colors
         self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)

@@ -65,10 +65,13 @@ class GatedPixelCNN(PixelModel):
     name = "gated_pixelcnn"
 
     def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 5, out_hidden: int = 128, kernel: int = 3):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_kernel(kernel)
         super().__init__(image_shape, levels)
         c = self.colors
         self.layers = nn.ModuleList(
-            [GatedLayer(c, hidden, c, 7, first=True)] + [GatedLayer(hidden, hidden, c, kernel, first=False) for _ in range(layers)]
+            [GatedLayer(c, hidden, c, 7, first=True)]
+            + [GatedLayer(hidden, hidden, c, kernel, first=False) for _ in range(layers)]
         )
         self.head = OutputHead(hidden, out_hidden, c, levels)
 
@@ -94,9 +97,13 @@ class GatedPixelCNNCache(Cache):
     def __init__(self, model: GatedPixelCNN, batch: int):
         super().__init__(model, batch)
         c, h, w = model.image_shape
-        self.vertical_inputs = [self.zeros(layer.vertical.in_channels, h + layer.reach, w + 2 * layer.reach) for layer in model.layers]
+        self.vertical_inputs = [
+            self.zeros(layer.vertical.in_channels, h + layer.reach, w + 2 * layer.reach) for layer in model.layers
+        ]
         # Layer 0 reads the image itself; the others keep their padded input.
-        self.horizontal_inputs = [pad_like(layer.horizontal, self.zeros(layer.horizontal.in_channels, h, w)) for layer in model.layers[1:]]
+        self.horizontal_inputs = [
+            pad_like(layer.horizontal, self.zeros(layer.horizontal.in_channels, h, w)) for layer in model.layers[1:]
+        ]
         # Row i: what the vertical stack adds to the horizontal one at row i (the bias alone at row 0).
         self.from_above = []
         for layer in model.layers:

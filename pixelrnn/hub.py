@@ -19,11 +19,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
-from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, constants, snapshot_download
+from huggingface_hub import EvalResult, HfApi, ModelCardData, constants, snapshot_download
 from huggingface_hub.errors import (
     HfHubHTTPError,
     LocalEntryNotFoundError,
@@ -32,8 +31,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
+from safetensors.torch import save_model
+
+from .storage import atomic_write
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -113,35 +113,21 @@ class HubMixin:
 
 def _write_pretrained(model, directory: Path, metadata: dict, repo_id: str | None = None) -> None:
     """Write the three files of ``model`` with ``metadata`` into ``directory`` (``repo_id`` goes in the card)."""
-    if not model.config:
-        raise ValueError("this model has no config; build it with pixelrnn.build_model so that it can be rebuilt on load")
+    if not model.name:
+        raise ValueError(
+            f"{type(model).__name__} has no name: give the class a `name` under which pixelrnn.build_model knows it, "
+            "so that the saved model can be rebuilt on load"
+        )
     try:
         config_text = json.dumps({**model.config, "metadata": metadata}, indent=2, allow_nan=False) + "\n"
     except (TypeError, ValueError) as e:
         raise ValueError(f"metadata must be plain JSON (strings, finite numbers, lists, dicts): {e}") from e
     card_text = model_card(model.config, metadata, repo_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomically(directory / WEIGHTS_NAME, lambda tmp: save_model(model, tmp, metadata={"format": "pt"}))
-    _write_atomically(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(config_text, encoding="utf-8"))
-    _write_atomically(directory / CARD_NAME, lambda tmp: Path(tmp).write_text(card_text, encoding="utf-8"))
-
-
-def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
-    """Call ``write(temporary_path)`` in ``path``'s folder, flush it to disk, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(directory / WEIGHTS_NAME) as temp:
+        save_model(model, str(temp), metadata={"format": "pt"})
+    for name, text in ((CONFIG_NAME, config_text), (CARD_NAME, card_text)):
+        with atomic_write(directory / name) as temp:
+            temp.write_text(text, encoding="utf-8")
 
 
 def model_card(config: dict, metadata: dict, repo_id: str | None = None) -> str:
@@ -219,44 +205,7 @@ def _table(rows: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load(path_or_repo_id: str | os.PathLike, device=None, revision: str | None = None, token: str | None = None):
-    """Load a model saved by ``save_pretrained``, in eval mode, with its ``metadata``.
-
-    ``path_or_repo_id`` is a folder holding ``config.json`` and ``model.safetensors``, a
-    ``.safetensors`` file with a ``config.json`` beside it, or a Hugging Face Hub model repo id
-    (``"org/name"``, at ``revision``; downloaded into the HF cache, or read from it when the Hub
-    cannot be reached or ``HF_HUB_OFFLINE=1``). ``token`` is for private repos.
-
-    Raises ``ValueError`` for anything that is not a loadable model (no such path or repo, pickled
-    weights, a bad config.json, weights that do not fit it) and ``ConnectionError`` when the Hub
-    cannot be reached and the HF cache has no copy.
-    """
-    # Imported here: models imports base, which imports this module for HubMixin.
-    from .models import build_model
-
-    config_path, weights_path = _locate(path_or_repo_id, revision, token)
-    config, metadata = _read_config(config_path)
-    hparams = {k: v for k, v in config.items() if k != "model"}
-    try:
-        model = build_model(config["model"], **hparams)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{config_path} does not describe a pixelrnn model: {e}") from e
-    try:
-        load_model(model, weights_path, strict=True)
-    except SafetensorError as e:
-        raise ValueError(f"{weights_path} is not a readable safetensors file: {e}") from e
-    except RuntimeError as e:
-        raise ValueError(
-            f"{weights_path} does not fit the {config['model']} model that {config_path} describes "
-            f"(were they saved together?): {e}"
-        ) from e
-    model.metadata = metadata
-    if device is not None:
-        model.to(device)
-    return model.eval()
-
-
-def _locate(source: str | os.PathLike, revision: str | None, token: str | None) -> tuple[Path, Path]:
+def locate(source: str | os.PathLike, revision: str | None, token: str | None) -> tuple[Path, Path]:
     """``(config.json, model.safetensors)`` paths of a local folder, a local file, or a Hub repo."""
     path = Path(source).expanduser()
     if revision is not None and path.exists():
@@ -293,7 +242,15 @@ def _locate(source: str | os.PathLike, revision: str | None, token: str | None) 
     return folder / CONFIG_NAME, folder / WEIGHTS_NAME
 
 
-def _read_config(path: Path) -> tuple[dict, dict]:
+def saved_folders(path: Path) -> list[Path]:
+    """The ``save_pretrained`` folders (those with a config.json) at ``path``: itself, or else its sub-folders, sorted."""
+    path = Path(path)
+    if (path / CONFIG_NAME).is_file():
+        return [path]
+    return sorted(folder for folder in path.glob("*") if (folder / CONFIG_NAME).is_file())
+
+
+def read_config(path: Path) -> tuple[dict, dict]:
     """``(build_model arguments, metadata)`` from a config.json, checked for the keys every model needs."""
     if not path.is_file():
         raise ValueError(f"{path} is missing: the weights need the {CONFIG_NAME} that save_pretrained writes beside them")

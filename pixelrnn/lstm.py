@@ -61,7 +61,9 @@ def lstm_scan(
     return _LSTMScan.apply(inputs, input_weight, state_weight, bias, tuple(padding), spans, training)
 
 
-def _step_inputs(inputs: torch.Tensor, ones: torch.Tensor, padded: torch.Tensor, t: int, start: int, stop: int, taps: int) -> torch.Tensor:
+def _step_inputs(
+    inputs: torch.Tensor, ones: torch.Tensor, padded: torch.Tensor, t: int, start: int, stop: int, taps: int
+) -> torch.Tensor:
     """What positions ``start .. stop - 1`` of step ``t`` read, ``[D, (stop - start) * N, c + 1 + taps * h]``:
     the step's inputs, a 1 (for the bias), then the kernel's windows (tap-major) over the
     zero-padded previous states ``padded[:, t]`` ``[D, L + taps - 1, N, h]``."""
@@ -142,7 +144,9 @@ class _LSTMScan(torch.autograd.Function):
             size = (stop - start) * n
             o, f, i, g = activations[:, t, start:stop].view(d, size, 4 * h).split(h, dim=-1)
             slope = slopes[:, t, start:stop].view(d, size, 6 * h)
-            grad_h = grad_hiddens[:, t, start:stop].view(d, size, h) + grad_hidden[:, before + start : before + stop].view(d, size, h)
+            grad_h = grad_hiddens[:, t, start:stop].view(d, size, h) + grad_hidden[:, before + start : before + stop].view(
+                d, size, h
+            )
             grad_c = torch.addcmul(grad_cell[:, start:stop].view(d, size, h), grad_h, slope[..., 4 * h : 5 * h])
             previous_cell = cells[:, t, start:stop].view(d, size, h)
             # d loss / d activation of each gate, then through the activations.

@@ -1,12 +1,17 @@
-"""The model registry: names, presets and :func:`build_model`."""
+"""The model registry: names, presets, :func:`build_model` and :func:`load`."""
 
 from __future__ import annotations
 
 import inspect
+import os
+
+from safetensors import SafetensorError
+from safetensors.torch import load_model
 
 from .base import PixelModel
 from .diagonal_bilstm import DiagonalBiLSTM
 from .gated_pixelcnn import GatedPixelCNN
+from .hub import locate, read_config
 from .multiscale import MultiScalePixelRNN
 from .pixelcnn import PixelCNN
 from .row_lstm import RowLSTM
@@ -74,17 +79,38 @@ def build_model(name: str, image_shape, levels: int = 256, preset: str | None = 
     if unknown:
         accepted = [p for p in signature.parameters if p not in ("self", "image_shape", "levels")]
         raise ValueError(f"{name} does not take {', '.join(unknown)}; its hyper-parameters: {', '.join(accepted)}")
-    for key in ("hidden", "layers", "out_hidden", "kernel", "factor", "cond_channels"):
-        value = hparams.get(key)
-        least = 0 if key == "cond_channels" and name != "multiscale" else 1
-        if value is not None and (not isinstance(value, int) or value < least):
-            raise ValueError(f"{name}: {key} must be an integer >= {least}, got {value!r}")
-    if hparams.get("kernel", 1) % 2 == 0:
-        raise ValueError(f"{name}: kernel must be odd (it is centred on the pixel), got {hparams['kernel']}")
-    model = cls(image_shape, levels, **hparams)
-    bound = signature.bind(None, image_shape, levels, **hparams)
-    bound.apply_defaults()
-    config = {k: v for k, v in bound.arguments.items() if k != "self"}
-    config["image_shape"] = list(model.image_shape)
-    model.config = {"model": name, **config}
-    return model
+    return cls(image_shape, levels, **hparams)
+
+
+def load(path_or_repo_id: str | os.PathLike, device=None, revision: str | None = None, token: str | None = None) -> PixelModel:
+    """Load a model saved by ``save_pretrained``, in eval mode, with its ``metadata``.
+
+    ``path_or_repo_id`` is a folder holding ``config.json`` and ``model.safetensors``, a
+    ``.safetensors`` file with a ``config.json`` beside it, or a Hugging Face Hub model repo id
+    (``"org/name"``, at ``revision``; downloaded into the HF cache, or read from it when the Hub
+    cannot be reached or ``HF_HUB_OFFLINE=1``). ``token`` is for private repos.
+
+    Raises ``ValueError`` for anything that is not a loadable model (no such path or repo, pickled
+    weights, a bad config.json, weights that do not fit it) and ``ConnectionError`` when the Hub
+    cannot be reached and the HF cache has no copy.
+    """
+    config_path, weights_path = locate(path_or_repo_id, revision, token)
+    config, metadata = read_config(config_path)
+    hparams = {k: v for k, v in config.items() if k != "model"}
+    try:
+        model = build_model(config["model"], **hparams)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{config_path} does not describe a pixelrnn model: {e}") from e
+    try:
+        load_model(model, weights_path, strict=True)
+    except SafetensorError as e:
+        raise ValueError(f"{weights_path} is not a readable safetensors file: {e}") from e
+    except RuntimeError as e:
+        raise ValueError(
+            f"{weights_path} does not fit the {config['model']} model that {config_path} describes "
+            f"(were they saved together?): {e}"
+        ) from e
+    model.metadata = metadata
+    if device is not None:
+        model.to(device)
+    return model.eval()

@@ -44,6 +44,7 @@ class MultiScalePixelRNN(PixelModel):
         out_hidden: int = 128,
         cond_channels: int = 32,
     ):
+        self.check_sizes(factor=factor, hidden=hidden, layers=layers, out_hidden=out_hidden, cond_channels=cond_channels)
         super().__init__(image_shape, levels)
         if base not in BASES:
             raise ValueError(f"multiscale base must be one of {sorted(BASES)}, got {base!r}")

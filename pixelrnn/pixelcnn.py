@@ -38,6 +38,8 @@ class PixelCNN(PixelModel):
     name = "pixelcnn"
 
     def __init__(self, image_shape, levels, hidden: int = 64, layers: int = 6, out_hidden: int = 128, kernel: int = 3):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_kernel(kernel)
         super().__init__(image_shape, levels)
         c = self.colors
         self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)

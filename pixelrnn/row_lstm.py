@@ -68,6 +68,8 @@ class RowLSTM(PixelModel):
     name = "row_lstm"
 
     def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 4, out_hidden: int = 128, cond_channels: int = 0):
+        self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.check_sizes(0, cond_channels=cond_channels)
         super().__init__(image_shape, levels)
         c = self.colors
         self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)
@@ -108,7 +110,9 @@ class RowLSTMCache(Cache):
         features = conv(m.input_conv).at(image_window(x, m.embed, i, j, m.input_conv.padding), 0, 0)
         for layer, inputs, hidden, cell, cond_gates in zip(m.layers, self.inputs, self.hiddens, self.cells, self.cond_gates):
             inputs[:, :, i, j + 1] = features
-            gates = conv(layer.input_to_state).at(inputs, i, j) + conv(layer.state_to_state)(hidden[:, :, i, j : j + 3].flatten(1))
+            gates = conv(layer.input_to_state).at(inputs, i, j) + conv(layer.state_to_state)(
+                hidden[:, :, i, j : j + 3].flatten(1)
+            )
             if torch.is_tensor(cond_gates):
                 gates = gates + cond_gates[:, :, i, j]
             h, c = lstm_update(gates, cell[:, :, i, j])

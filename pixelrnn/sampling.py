@@ -30,6 +30,32 @@ class Step:
     value: torch.Tensor
     #: ``LongTensor[n, C, H, W]``: the image so far (the sampler's own buffer: clone to keep it).
     image: torch.Tensor
+    #: This step's place in the generation: 0 for the first sub-pixel sampled, ``total - 1`` for the last.
+    index: int
+    #: How many sub-pixels the generation samples in all.
+    total: int
+
+
+class Generation(Iterator[Step]):
+    """What :func:`generate` returns: the :class:`Step` iterator, and what a viewer needs to show it.
+
+    ``order`` (``LongTensor[total, 3]``) lists the ``(c, i, j)`` of every sub-pixel to sample in
+    the order the steps come; ``image`` is the canvas being filled (``LongTensor[n, C, H, W]``,
+    on the model's device); ``unknown`` (``BoolTensor[H, W]``) marks the pixels being sampled.
+    """
+
+    def __init__(self, model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, temperature, seed, cached: bool):
+        self.image, self.unknown = canvas, unknown
+        self.order = sampling_order(model, unknown)
+        self.total = len(self.order)
+        self._steps = _generate(model, canvas, unknown, self.order, temperature, seed, cached)
+
+    def __next__(self) -> Step:
+        return next(self._steps)
+
+    def close(self) -> None:
+        """End the generation early; the image keeps what was sampled."""
+        self._steps.close()
 
 
 @dataclass
@@ -50,8 +76,8 @@ def generate(
     temperature: float = 1.0,
     seed: int | None = None,
     cached: bool = True,
-) -> Iterator[Step]:
-    """Sample ``n`` images sub-pixel by sub-pixel, yielding a :class:`Step` for each.
+) -> Generation:
+    """Sample ``n`` images sub-pixel by sub-pixel: a :class:`Generation` that yields a :class:`Step` for each.
 
     ``image`` (``[C, H, W]`` or ``[n, C, H, W]`` integers in ``[0, levels)``) and ``mask``
     (bool ``[H, W]``, True = unknown) make a completion: known pixels are kept and
@@ -59,13 +85,22 @@ def generate(
     pixels are sampled.
     """
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    return _generate(model, canvas, unknown, temperature, seed, cached)
+    return Generation(model, canvas, unknown, temperature, seed, cached)
+
+
+def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
+    """The ``(c, i, j)`` of the sub-pixels of the ``unknown`` pixels (``BoolTensor[H, W]``) in the model's
+    generation order: ``LongTensor[k, 3]``, on the CPU."""
+    c, h, w = model.image_shape
+    selected = unknown.cpu()[None].expand(c, h, w)
+    ranks = model.generation_order().cpu()[selected]
+    return selected.nonzero()[ranks.argsort()]
 
 
 def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True):
     """``n`` samples (or completions, see :func:`generate`): ``LongTensor[n, C, H, W]``."""
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    for _ in _generate(model, canvas, unknown, temperature, seed, cached):
+    for _ in Generation(model, canvas, unknown, temperature, seed, cached):
         pass
     return canvas
 
@@ -77,8 +112,8 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
 # block inside would leak it to the caller at every yield, and leave it on for good if the
 # caller never finishes the generator.
 @torch.inference_mode()
-def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[Step]:
-    """Fill ``canvas`` in place where ``unknown``, yielding each step."""
+def _generate(model, canvas, unknown, order, temperature, seed, cached) -> Iterator[Step]:
+    """Fill ``canvas`` in place where ``unknown``, in ``order``, yielding each step."""
     generator = torch.Generator(device=canvas.device)
     if seed is None:
         generator.seed()
@@ -87,8 +122,12 @@ def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[Ste
     was_training = model.training
     model.eval()
     try:
-        steps = _cached_steps if cached else _reference_steps
-        yield from steps(model, canvas, unknown, temperature, generator)
+        if cached:
+            steps = _cached_steps(model, canvas, unknown, temperature, generator)
+        else:
+            steps = _reference_steps(model, canvas, order, temperature, generator)
+        for index, (position, probs, value) in enumerate(steps):
+            yield Step(position, probs, value, canvas, index, len(order))
     finally:
         model.train(was_training)
 
@@ -126,7 +165,8 @@ def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Gen
 
 
 def _cached_steps(model, canvas, unknown, temperature, generator):
-    """Raster order through each of the model's sampling stages, one :class:`Cache` each."""
+    """Raster order through each of the model's sampling stages, one :class:`Cache` each; yields
+    ``(position, probs, value)`` of each sampled sub-pixel."""
     colors = model.colors
     for stage_model, cond, image, stage_unknown, stride in model.sampling_stages(canvas, unknown):
         todo = stage_unknown.nonzero()
@@ -144,21 +184,15 @@ def _cached_steps(model, canvas, unknown, temperature, generator):
                 for c in range(colors):
                     probs, value = _sample_value(cache.step(image, i, j, c), temperature, generator)
                     image[:, c, i, j] = value
-                    yield Step((c, i * stride, j * stride), probs, value, canvas)
+                    yield (c, i * stride, j * stride), probs, value
 
 
-def _reference_steps(model, canvas, unknown, temperature, generator):
-    """One full forward pass per sub-pixel, in the model's generation order."""
-    _, h, w = model.image_shape
-    order = model.generation_order().flatten().argsort()
-    for flat in order.tolist():
-        c, rest = divmod(flat, h * w)
-        i, j = divmod(rest, w)
-        if not unknown[i, j]:
-            continue
+def _reference_steps(model, canvas, order, temperature, generator):
+    """One full forward pass per sub-pixel of ``order``; yields ``(position, probs, value)`` of each."""
+    for c, i, j in order.tolist():
         probs, value = _sample_value(model(canvas)[:, :, c, i, j], temperature, generator)
         canvas[:, c, i, j] = value
-        yield Step((c, i, j), probs, value, canvas)
+        yield (c, i, j), probs, value
 
 
 def _prepare(model: PixelModel, n: int, image, mask, temperature: float):

@@ -7,7 +7,6 @@ depend neither on the shipped weights nor on their speed.
 from __future__ import annotations
 
 import os
-import socket
 import time
 import zipfile
 from pathlib import Path
@@ -18,42 +17,27 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from conftest import TINY, free_port, tiny_checkpoints  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
+from pixelrnn.pictures import to_uint8  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
-from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image, to_uint8  # noqa: E402
+from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
 from app.live import LiveGeneration  # noqa: E402
 from app.server import serve  # noqa: E402
-from app.uploads import open_image  # noqa: E402
 from app.session import Session  # noqa: E402
+from app.uploads import open_image  # noqa: E402
 from app.weights import export, load_from_files, load_from_hub, publish  # noqa: E402
 
-TINY = dict(hidden=8, layers=1, out_hidden=8)
 GREY = "Fashion-MNIST · PixelCNN"
 RGB = "CIFAR-10 · Row LSTM"
-
-
-def tiny_checkpoints(root) -> list[str]:
-    """Two tiny random models in ``root``: a greyscale PixelCNN and an RGB Row LSTM, 8x8, 256 levels."""
-    folders = []
-    for name, shape, dataset in (("pixelcnn", (1, 8, 8), "fashion_mnist"), ("row_lstm", (3, 8, 8), "cifar10")):
-        torch.manual_seed(0)
-        model = pixelrnn.build_model(name, image_shape=shape, levels=256, **TINY)
-        folders.append(str(model.save_pretrained(root / f"{dataset}-{name}", dataset=dataset)))
-    return folders
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -275,9 +259,7 @@ def test_download_holds_the_weights_and_loaded_models_stay_with_their_user(tmp_p
     with zipfile.ZipFile(archive) as zf:
         assert sorted(Path(n).name for n in zf.namelist()) == ["README.md", "config.json", "model.safetensors"]
     reloaded = pixelrnn.load(str(Path(weights).parent))
-    assert all(
-        torch.equal(a, b) for a, b in zip(reloaded.state_dict().values(), shipped[0].model().state_dict().values())
-    )
+    assert all(torch.equal(a, b) for a, b in zip(reloaded.state_dict().values(), shipped[0].model().state_dict().values()))
     assert Path(config).name == "config.json"
 
     alice, bob = Session(shipped), Session(shipped)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,9 +20,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import REPO, free_port, tiny_checkpoints
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,18 +34,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 STARTUP_SECONDS = 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> str:
     if os.environ.get("PIXELRNN_APP_CHECKPOINTS"):
         return os.environ["PIXELRNN_APP_CHECKPOINTS"]
-    from test_app import tiny_checkpoints
-
     root = tmp_path_factory.mktemp("checkpoints")
     tiny_checkpoints(root)
     return str(root)

@@ -1,14 +1,14 @@
 """The pretrained weights that ship in checkpoints/: present, well-formed, usable."""
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO
 
 import pixelrnn
 
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINTS = REPO / "checkpoints"
 EXPECTED = {
     "fashion_mnist": ((1, 28, 28), 256),
     "cifar10": ((3, 32, 32), 256),

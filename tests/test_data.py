@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA
 from PIL import Image
 
-from pixelrnn import data
+from pixelrnn import data, image_folders, standard_sets
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-CIFAR10_JPEG_TAR = Path("/work/shared/data/cifar10-jpeg.tar.gz")
-BINARIZED_MNIST_TAR = Path("/work/shared/data/binarized_mnist-amat.tar.gz")
+CIFAR10_JPEG_TAR = SHARED_DATA / "cifar10-jpeg.tar.gz"
+BINARIZED_MNIST_TAR = SHARED_DATA / "binarized_mnist-amat.tar.gz"
 
 
 def write_idx(path: Path, images: np.ndarray) -> Path:
@@ -282,13 +283,13 @@ def serve(monkeypatch, payloads: dict) -> list:
             raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
         return FakeResponse(payloads[url])
 
-    monkeypatch.setattr(data, "urlopen", opener)
+    monkeypatch.setattr(standard_sets, "urlopen", opener)
     return calls
 
 
 def with_download(monkeypatch, name: str, split: str, download) -> None:
-    spec = data._STANDARD[name]
-    monkeypatch.setitem(data._STANDARD, name, dataclasses.replace(spec, downloads={**spec.downloads, split: download}))
+    spec = standard_sets.STANDARD[name]
+    monkeypatch.setitem(standard_sets.STANDARD, name, dataclasses.replace(spec, downloads={**spec.downloads, split: download}))
 
 
 def test_offline_with_nothing_local_names_the_path_and_the_url(tmp_path, monkeypatch):
@@ -314,7 +315,7 @@ def test_download_false_never_opens_a_url(tmp_path, monkeypatch):
     def opener(url, timeout):
         raise AssertionError("download=False must not open URLs")
 
-    monkeypatch.setattr(data, "urlopen", opener)
+    monkeypatch.setattr(standard_sets, "urlopen", opener)
     with pytest.raises(FileNotFoundError, match=r"\(download=False\)"):
         data.load_dataset("binarized_mnist", split="valid", root=tmp_path, download=False)
 
@@ -323,8 +324,12 @@ def test_download_verifies_the_checksum_and_writes_into_the_cache(tmp_path, monk
     images = np.random.default_rng(5).integers(0, 256, (4, 28, 28), np.uint8)
     payload = write_idx(tmp_path / "served" / "t10k-images-idx3-ubyte.gz", images).read_bytes()
     mirrors = ("https://down.example/t10k-images-idx3-ubyte.gz", "https://up.example/t10k-images-idx3-ubyte.gz")
-    with_download(monkeypatch, "mnist", "test",
-                  data._Download("t10k-images-idx3-ubyte.gz", mirrors, "md5", hashlib.md5(payload).hexdigest()))
+    with_download(
+        monkeypatch,
+        "mnist",
+        "test",
+        standard_sets.Download("t10k-images-idx3-ubyte.gz", mirrors, "md5", hashlib.md5(payload).hexdigest()),
+    )
     calls = serve(monkeypatch, {mirrors[1]: payload})
     loaded = data.load_dataset("mnist", split="test", root=tmp_path / "cache")
     assert np.array_equal(loaded.numpy(), images[:, None])
@@ -338,8 +343,12 @@ def test_download_verifies_the_checksum_and_writes_into_the_cache(tmp_path, monk
 
 def test_download_with_a_wrong_checksum_is_refused(tmp_path, monkeypatch):
     url = "https://only.example/binarized_mnist_test.amat"
-    with_download(monkeypatch, "binarized_mnist", "test",
-                  data._Download("binarized_mnist_test.amat", (url,), "sha256", hashlib.sha256(b"other").hexdigest()))
+    with_download(
+        monkeypatch,
+        "binarized_mnist",
+        "test",
+        standard_sets.Download("binarized_mnist_test.amat", (url,), "sha256", hashlib.sha256(b"other").hexdigest()),
+    )
     serve(monkeypatch, {url: (" ".join(["1"] * 784) + "\n").encode()})
     with pytest.raises(FileNotFoundError, match="checksum mismatch: expected sha256"):
         data.load_dataset("binarized_mnist", split="test", root=tmp_path)
@@ -450,18 +459,18 @@ def test_decoded_images_are_cached_until_the_archive_changes(tmp_path, monkeypat
 
     archive = archive_of(5)
     first = data.load_dataset(archive, root=tmp_path / "cache")
-    decode = data._decode_images
+    decode = image_folders.decode_images
 
     def refuse(*args):
         raise AssertionError("should have been served from the cache")
 
-    monkeypatch.setattr(data, "_decode_images", refuse)
+    monkeypatch.setattr(image_folders, "decode_images", refuse)
     assert torch.equal(data.load_dataset(archive, root=tmp_path / "cache"), first)
     assert first[0, 0, 0, 0].item() == 5
 
     archive_of(6)
     os.utime(archive, ns=(time.time_ns(), time.time_ns() + 10**9))
-    monkeypatch.setattr(data, "_decode_images", decode)
+    monkeypatch.setattr(image_folders, "decode_images", decode)
     assert data.load_dataset(archive, root=tmp_path / "cache")[0, 0, 0, 0].item() == 6
     assert len(list((tmp_path / "cache" / "decoded").glob("*.npy"))) == 1  # the stale entry is gone
     assert len(list((tmp_path / "cache" / "decoded").iterdir())) == 1
@@ -513,5 +522,5 @@ def test_real_cifar10_jpeg_archive_test_split(cifar_jpeg_cache, monkeypatch):
     # CIFAR-10's test set means are (0.4942, 0.4851, 0.4504) * 255; JPEG re-encoding moves them little.
     assert all(abs(m - e) < 1.5 for m, e in zip(means, (126.0, 123.7, 114.9))), means
 
-    monkeypatch.setattr(data, "_decode_images", lambda *args: pytest.fail("the .npy cache was not used"))
+    monkeypatch.setattr(image_folders, "decode_images", lambda *args: pytest.fail("the .npy cache was not used"))
     assert torch.equal(data.load_dataset(CIFAR10_JPEG_TAR, split="test", root=cifar_jpeg_cache), images)

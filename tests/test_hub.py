@@ -14,11 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import free_port
 from huggingface_hub import HfApi, ModelCard, constants
 
 import pixelrnn
-from pixelrnn import hub
-from pixelrnn.hub import load
+from pixelrnn import hub, load
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -69,12 +69,6 @@ def cache_repo(cache: Path, repo_id: str, model, **metadata) -> Path:
     return storage
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def malicious_pickle(marker: Path) -> bytes:
     """Pickle bytes that create ``marker`` when unpickled: the proof that a file was unpickled."""
 
@@ -104,6 +98,22 @@ def test_round_trip_gives_identical_logits(name, tmp_path):
     assert loaded.config == model.config
     assert loaded.metadata == {"dataset": "cifar10", "test_bits_per_dim": 4.5}
     assert not loaded.training
+
+
+def test_a_model_built_from_its_class_saves_and_loads(tmp_path):
+    from pixelrnn.multiscale import MultiScalePixelRNN
+
+    torch.manual_seed(0)
+    model = MultiScalePixelRNN((3, 4, 4), 4, hidden=6, layers=1, out_hidden=8, cond_channels=4)
+    assert model.config == {
+        "model": "multiscale", "image_shape": [3, 4, 4], "levels": 4, "base": "row_lstm", "factor": 2,
+        "hidden": 6, "layers": 1, "out_hidden": 8, "cond_channels": 4,
+    }  # fmt: skip
+    assert model.small.config["model"] == "row_lstm"  # a part records its own arguments, not its owner's
+    model.save_pretrained(tmp_path)
+    loaded = load(tmp_path)
+    x = images(model)
+    assert type(loaded) is MultiScalePixelRNN and loaded.config == model.config and torch.equal(loaded(x), model(x))
 
 
 def test_loads_a_safetensors_file_with_its_config_beside_it(tmp_path):
@@ -341,7 +351,7 @@ def test_a_cached_repo_without_safetensors_weights_is_refused(offline_hub):
 
 
 def test_an_unreachable_hub_fails_fast_with_a_clear_error(online_hub):
-    online_hub(closed_port())
+    online_hub(free_port())
     start = time.monotonic()
     with pytest.raises(ConnectionError, match=r"the Hub at http://127\.0\.0\.1:\d+ cannot be reached"):
         load("someone/tiny")
@@ -351,7 +361,7 @@ def test_an_unreachable_hub_fails_fast_with_a_clear_error(online_hub):
 def test_an_unreachable_hub_falls_back_to_the_cache(online_hub, offline_hub):
     model = tiny()
     cache_repo(offline_hub, "someone/tiny", model)
-    online_hub(closed_port())
+    online_hub(free_port())
     x = images(model)
     assert torch.equal(load("someone/tiny")(x), model(x))
 

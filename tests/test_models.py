@@ -4,8 +4,14 @@ import math
 
 import pytest
 import torch
+from conftest import with_large_weights
 
 import pixelrnn
+from pixelrnn.diagonal_bilstm import DiagonalBiLSTM
+from pixelrnn.gated_pixelcnn import GatedPixelCNN
+from pixelrnn.multiscale import MultiScalePixelRNN
+from pixelrnn.pixelcnn import PixelCNN
+from pixelrnn.row_lstm import RowLSTM
 
 SHAPES = [(1, 6, 5), (3, 5, 6)]
 
@@ -13,12 +19,7 @@ SHAPES = [(1, 6, 5), (3, 5, 6)]
 def tiny(name, shape, levels=7, **hparams):
     torch.manual_seed(0)
     hparams = {"hidden": 6, "layers": 2, "out_hidden": 12, **hparams}
-    model = pixelrnn.build_model(name, image_shape=shape, levels=levels, **hparams).double()
-    # Larger weights than the default initialisation, so that every dependency is visible.
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.4)
-    return model
+    return with_large_weights(pixelrnn.build_model(name, image_shape=shape, levels=levels, **hparams).double())
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -143,7 +144,7 @@ def test_training_lowers_bits_per_dim(name):
     model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=4, hidden=8, layers=1, out_hidden=16)
     data = stripes(64, generator=generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for step in range(120):
+    for _ in range(120):
         batch = data[torch.randint(0, 64, (16,), generator=generator)]
         loss = pixelrnn.bits_per_dim(model.log_prob(batch), model.image_shape).mean()
         optimizer.zero_grad()
@@ -184,6 +185,22 @@ def test_presets_build():
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "cls, hparams, message",
+    [
+        (PixelCNN, dict(layers=-1), "pixelcnn: layers must be an integer >= 1, got -1"),
+        (PixelCNN, dict(kernel=4), "pixelcnn: kernel must be odd"),
+        (GatedPixelCNN, dict(hidden=2.5), "gated_pixelcnn: hidden must be an integer >= 1, got 2.5"),
+        (RowLSTM, dict(cond_channels=-1), "row_lstm: cond_channels must be an integer >= 0"),
+        (DiagonalBiLSTM, dict(out_hidden=0), "diagonal_bilstm: out_hidden must be an integer >= 1"),
+        (MultiScalePixelRNN, dict(cond_channels=0), "multiscale: cond_channels must be an integer >= 1"),
+    ],
+)
+def test_the_classes_check_their_own_arguments(cls, hparams, message):
+    with pytest.raises(ValueError, match=message):
+        cls((1, 8, 8), 4, **hparams)
 
 
 @pytest.mark.parametrize(

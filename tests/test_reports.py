@@ -17,8 +17,12 @@ def shipped(root, dataset="toy"):
         torch.manual_seed(k)
         model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=256, hidden=4, layers=1, out_hidden=8)
         model.save_pretrained(
-            root / f"{dataset}-{name}", dataset=dataset, test_bits_per_dim=1.5 + k, train_steps=100 * (k + 1),
-            train_time_s=120.0, hardware="Some CPU, 1 thread",
+            root / f"{dataset}-{name}",
+            dataset=dataset,
+            test_bits_per_dim=1.5 + k,
+            train_steps=100 * (k + 1),
+            train_time_s=120.0,
+            hardware="Some CPU, 1 thread",
         )
 
 
@@ -47,10 +51,22 @@ def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path
     (images / "test").mkdir(parents=True)
     for k in range(5):
         Image.fromarray(np.full((16, 16), 60 * k, np.uint8)).save(images / "test" / f"{k}.png")
-    figures.main([
-        "--checkpoints", str(checkpoints), "--out", str(out), "--test-data", f"toy={images}",
-        "--samples", "3", "--completions", "2", "--scale", "2",
-    ])
+    figures.main(
+        [
+            "--checkpoints",
+            str(checkpoints),
+            "--out",
+            str(out),
+            "--test-data",
+            f"toy={images}",
+            "--samples",
+            "3",
+            "--completions",
+            "2",
+            "--scale",
+            "2",
+        ]
+    )
     tile, gap = 8 * 2, 2
     samples = Image.open(out / "samples-toy.png")
     assert samples.size == (3 * (tile + gap) + gap, 2 * (tile + gap) + gap), "3 samples from each of 2 models"

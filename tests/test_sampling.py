@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from conftest import with_large_weights
 
 import pixelrnn
 from pixelrnn.layers import MaskedConv2d, PixelConv, pad_like
@@ -13,11 +14,7 @@ SHAPES = [(1, 6, 5), (3, 5, 4)]
 
 def tiny(name, shape, levels=6):
     torch.manual_seed(0)
-    model = pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0, 0.4)
-    return model
+    return with_large_weights(pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12))
 
 
 def hole(shape):
@@ -49,6 +46,21 @@ def test_cached_steps_are_exact(name, shape, masked):
         torch.testing.assert_close(step_probs, probs[:, :, c, i, j], atol=1e-4, rtol=0)
         assert torch.equal(final[:, c, i, j], value)
     assert torch.equal(final[:, :, ~mask], known[None].expand(2, *shape)[:, :, ~mask]), "known pixels unchanged"
+
+
+@pytest.mark.parametrize("cached", [True, False])
+@pytest.mark.parametrize("name", ["row_lstm", "multiscale"])
+def test_a_generation_announces_its_order_and_numbers_its_steps(name, cached):
+    """What a viewer needs before and during the run: the order, the total, each step's index."""
+    model = tiny(name, (3, 5, 4))
+    mask, known = hole((3, 5, 4)), torch.zeros(3, 5, 4, dtype=torch.long)
+    generation = pixelrnn.generate(model, 2, known, mask, seed=0, cached=cached)
+    assert generation.total == len(generation.order) == 3 * int(mask.sum())
+    order = [tuple(p) for p in generation.order.tolist()]
+    steps = [(s.position, s.index, s.total) for s in generation]
+    assert [position for position, _, _ in steps] == order
+    assert [(index, total) for _, index, total in steps] == [(k, generation.total) for k in range(generation.total)]
+    assert torch.equal(generation.image, pixelrnn.sample(model, 2, known, mask, seed=0, cached=cached))
 
 
 def test_pixel_conv_is_its_centre_tap_plus_the_rest():
@@ -113,9 +125,7 @@ def test_sampled_images_are_ordinary_tensors(name):
     model = tiny(name, (3, 5, 4))
     images = pixelrnn.sample(model, 2, seed=0)
     images[0, 0, 0, 0] = 1
-    last = None
-    for last in pixelrnn.generate(model, 1, seed=0):
-        pass
+    *_, last = pixelrnn.generate(model, 1, seed=0)
     last.image[0, 0, 0, 0] = 1
     (-model.log_prob(torch.cat([images, last.image])).mean()).backward()
     assert all(p.grad is not None for p in model.parameters())
@@ -179,7 +189,10 @@ def test_greyscale_image_for_rgb_model_is_converted_with_a_note():
         (dict(temperature=0.0), "temperature must be > 0"),
         (dict(temperature=-1.0), "temperature must be > 0"),
         (dict(image=torch.zeros(1, 5, 5, dtype=torch.long), mask=torch.ones(5, 5, dtype=torch.bool)), "resize or crop"),
-        (dict(image=torch.zeros(1, 4, 4, dtype=torch.long), mask=torch.ones(3, 4, dtype=torch.bool)), r"mask must have shape \[4, 4\]"),
+        (
+            dict(image=torch.zeros(1, 4, 4, dtype=torch.long), mask=torch.ones(3, 4, dtype=torch.bool)),
+            r"mask must have shape \[4, 4\]",
+        ),
         (dict(image=torch.zeros(1, 4, 4, dtype=torch.long), mask=torch.ones(4, 4)), "mask must be a bool"),
         (dict(image=torch.full((1, 4, 4), 9), mask=torch.ones(4, 4, dtype=torch.bool)), r"values must lie in \[0, 6\)"),
         (dict(image=torch.zeros(1, 4, 4)), "quantize"),

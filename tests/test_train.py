@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -22,7 +23,6 @@ from train import evaluate as evaluate_module
 from train import train as train_module
 from train.distributed import weights_sha256
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = ["--model", "pixelcnn", "--hparams", '{"hidden": 8, "layers": 1, "out_hidden": 8}', "--threads", "1"]
 QUIET = ["--eval-every", "0", "--sample-every", "0", "--eval-batches", "1"]
 

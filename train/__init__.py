@@ -1,6 +1,6 @@
 """Training, evaluation and distributed training of pixelrnn models.
 
-    python -m train --model row_lstm --data binarized_mnist --preset small   # train.train
-    python -m train.evaluate --checkpoint runs/row_lstm --data binarized_mnist
-    torchrun --nproc_per_node=4 -m train ...                                 # train.distributed
+python -m train --model row_lstm --data binarized_mnist --preset small   # train.options, train.train
+python -m train.evaluate --checkpoint runs/row_lstm --data binarized_mnist
+torchrun --nproc_per_node=4 -m train ...                                 # train.distributed
 """

@@ -1,4 +1,4 @@
-"""``python -m train``: see :mod:`train.train`."""
+"""``python -m train``: see :mod:`train.options`."""
 
 import sys
 

@@ -76,7 +76,9 @@ def load_model(reference: str, device=None) -> pixelrnn.PixelModel:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="save_pretrained directory, run folder, training checkpoint or Hub repo id")
+    parser.add_argument(
+        "--checkpoint", required=True, help="save_pretrained directory, run folder, training checkpoint or Hub repo id"
+    )
     parser.add_argument("--data", required=True, help=f"{', '.join(data.DATASETS)}, or a folder / archive of images")
     parser.add_argument("--split", default="test", choices=data.SPLITS)
     parser.add_argument("--batch-size", type=int, default=64)

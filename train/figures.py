@@ -15,30 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 import pixelrnn
+from pixelrnn.pictures import to_uint8
 
 from .evaluate import dataset_levels
+from .grid import tile
 from .results import saved_models
-
-
-def to_rgb(images: torch.Tensor, levels: int) -> np.ndarray:
-    """``LongTensor[N, C, H, W]`` -> ``uint8 [N, H, W, 3]``."""
-    scaled = (images.float() * (255.0 / (levels - 1))).round().clamp(0, 255).byte()
-    return scaled.expand(-1, 3, -1, -1).permute(0, 2, 3, 1).numpy()
-
-
-def grid(rows: list[np.ndarray], scale: int, gap: int = 2) -> Image.Image:
-    """Rows of ``[N, H, W, 3]`` tiles -> one image, tiles upscaled ``scale`` times, white gaps."""
-    h, w = rows[0].shape[1:3]
-    cols = max(len(r) for r in rows)
-    canvas = np.full((len(rows) * (h * scale + gap) + gap, cols * (w * scale + gap) + gap, 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-        for c, tile in enumerate(row):
-            y, x = gap + r * (h * scale + gap), gap + c * (w * scale + gap)
-            canvas[y : y + h * scale, x : x + w * scale] = tile.repeat(scale, 0).repeat(scale, 1)
-    return Image.fromarray(canvas)
 
 
 def main(argv=None) -> None:
@@ -50,7 +33,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=int, default=3)
     parser.add_argument(
-        "--test-data", action="append", default=[], metavar="DATASET=PATH",
+        "--test-data",
+        action="append",
+        default=[],
+        metavar="DATASET=PATH",
         help="read DATASET's test images from PATH (a folder or archive) instead of the standard loader",
     )
     args = parser.parse_args(argv)
@@ -59,16 +45,18 @@ def main(argv=None) -> None:
     try:
         test_data = dict(_dataset_and_path(item) for item in args.test_data)
         by_dataset = _models_by_dataset(Path(args.checkpoints))
-        tests = {dataset: _test_images(models, test_data.get(dataset, dataset), args.completions)
-                 for dataset, models in by_dataset.items()}
+        tests = {
+            dataset: _test_images(models, test_data.get(dataset, dataset), args.completions)
+            for dataset, models in by_dataset.items()
+        }
     except (ValueError, FileNotFoundError, ConnectionError) as error:
         parser.error(str(error))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for dataset, models in by_dataset.items():
         levels = models[0].levels
-        samples = [to_rgb(pixelrnn.sample(m, args.samples, seed=args.seed), levels) for m in models]
-        grid(samples, args.scale).save(out / f"samples-{dataset}.png")
+        samples = [to_uint8(pixelrnn.sample(m, args.samples, seed=args.seed), levels) for m in models]
+        tile(samples, args.scale, gap=2).save(out / f"samples-{dataset}.png")
 
         originals = tests[dataset]
         _, h, w = models[0].image_shape
@@ -76,10 +64,10 @@ def main(argv=None) -> None:
         mask[h // 2 :] = True
         occluded = originals.clone()
         occluded[:, :, mask] = 0
-        columns = [to_rgb(originals, levels), to_rgb(occluded, levels)]
-        columns += [to_rgb(pixelrnn.sample(m, args.completions, originals, mask, seed=args.seed), levels) for m in models]
+        columns = [to_uint8(originals, levels), to_uint8(occluded, levels)]
+        columns += [to_uint8(pixelrnn.sample(m, args.completions, originals, mask, seed=args.seed), levels) for m in models]
         rows = [np.stack([column[k] for column in columns]) for k in range(args.completions)]
-        grid(rows, args.scale).save(out / f"completions-{dataset}.png")
+        tile(rows, args.scale, gap=2).save(out / f"completions-{dataset}.png")
         print(f"{dataset}: rows of {', '.join(m.name for m in models)} -> {out}/samples-{dataset}.png, completions-{dataset}.png")
 
 

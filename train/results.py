@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import pixelrnn
+from pixelrnn.hub import saved_folders
 
 #: Published CIFAR-10 test NLL in bits/dim: PixelRNN (van den Oord et al. 2016a, table 5)
 #: and Gated PixelCNN (van den Oord et al. 2016b, table 1). Both on the original 8-bit images.
@@ -28,7 +29,7 @@ PUBLISHED = {
 def saved_models(checkpoints: Path) -> list[tuple[Path, pixelrnn.PixelModel]]:
     """``(folder, model)`` for every ``save_pretrained`` folder under ``checkpoints``, in data set
     (from the metadata) then :data:`pixelrnn.MODELS` order."""
-    found = [(d, pixelrnn.load(d)) for d in sorted(checkpoints.iterdir()) if (d / "config.json").exists()]
+    found = [(folder, pixelrnn.load(folder)) for folder in saved_folders(checkpoints)]
     order = {name: k for k, name in enumerate(pixelrnn.MODELS)}
     return sorted(found, key=lambda item: (item[1].metadata.get("dataset", ""), order[item[1].name]))
 

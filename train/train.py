@@ -1,25 +1,8 @@
-"""``python -m train``: train a PixelRNN model on a standard data set or on your own images.
+"""The training loop of ``python -m train`` (its command line, and what a run writes: :mod:`train.options`).
 
-    python -m train --model row_lstm --data binarized_mnist --preset small --epochs 10
-    python -m train --model pixelcnn --data ~/photos.zip --image-size 32 --steps 20000 --amp
-    torchrun --nproc_per_node=8 -m train --model diagonal_bilstm --data cifar10 --preset paper
-
-Everything goes into ``--out`` (default ``runs/MODEL``):
-
-    metrics.jsonl        one JSON object per event: start, train (loss in bits/dim, lr, images/s),
-                         eval (test bits/dim), samples, checkpoint, stopped, end
-    samples/step_N.png   a grid of 16 samples every --sample-every steps and at the end
-    checkpoint/          the training checkpoint (see train.checkpoint), every --checkpoint-every
-                         steps and at the end; --resume continues a killed run exactly from it
-    model/               the final model (save_pretrained) with its test bits/dim, ready for
-                         pixelrnn.load and --push-to-hub; on a data set with a validation split
-                         (binarized_mnist, folders with valid/), the weights with the best
-                         validation likelihood, as the PixelRNN paper selects its models
-    tensorboard/         the train and eval scalars, when the tensorboard package is installed
-
-The loss is the exact negative log-likelihood in bits per sub-pixel. Folders and archives
-without a test/ folder lose a fixed 5% of their images to a held-out test set. See
-train.distributed for several GPUs or machines.
+A :class:`Trainer` is one process's share of a run: it loads the data, builds or resumes the
+model, steps the optimizer, and does the periodic work (evaluation, samples, checkpoints)
+between steps; :meth:`Trainer.finish` writes the final checkpoint and model.
 """
 
 from __future__ import annotations
@@ -31,33 +14,27 @@ import math
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 import pixelrnn
 from pixelrnn import bits_per_dim, data
 
 from . import checkpoint
+from .datasets import IndexedBatches, load_data, on_device_if_it_fits
 from .distributed import Distributed, setup
-from .evaluate import dataset_levels, evaluate
+from .evaluate import evaluate
 from .grid import save_grid
+from .hardware import hardware_name
 from .metrics import MetricsLog
-
-#: Arguments that shape the training trajectory: --resume refuses to continue with others.
-#: (--steps / --epochs may change, to train a finished run for longer.)
-TRAJECTORY_ARGS = (
-    "model", "data", "preset", "hparams", "image_size", "channels", "batch_size", "lr",
-    "lr_schedule", "warmup", "clip", "seed", "max_train_images", "amp",
-)  # fmt: skip
-
-#: Fraction of a folder's images held out as its test set when it has no test/ folder.
-HELD_OUT_FRACTION = 0.05
+from .options import TRAJECTORY_ARGS, build_parser
 
 SAMPLES_PER_GRID = 16
 
@@ -81,18 +58,26 @@ class NegativeLogLikelihood(nn.Module):
         return bits_per_dim(self.model.log_prob(x), self.model.image_shape).mean()
 
 
-class IndexedBatches(Dataset):
-    """Item ``k`` is the whole batch ``images[batches[k]]``, so a DataLoader with ``batch_size=None``
-    yields one step's batch at a time (``batches``: ``LongTensor[steps, batch_size]``)."""
+class Throughput:
+    """The mean loss and the images per second of the steps since the last :meth:`read`."""
 
-    def __init__(self, images: torch.Tensor, batches: torch.Tensor):
-        self.images, self.batches = images, batches
+    def __init__(self, images_per_step: int):
+        self.images_per_step = images_per_step
+        self.start, self.losses = time.perf_counter(), []
 
-    def __len__(self) -> int:
-        return len(self.batches)
+    def add(self, loss: float) -> None:
+        self.losses.append(loss)
 
-    def __getitem__(self, k: int) -> torch.Tensor:
-        return self.images[self.batches[k].to(self.images.device)]
+    def exclude(self, seconds: float) -> None:
+        """Leave ``seconds`` spent on other work out of the time."""
+        self.start += seconds
+
+    def read(self) -> tuple[float, float]:
+        """``(loss, images_per_s)``, and start counting anew."""
+        images_per_s = len(self.losses) * self.images_per_step / (time.perf_counter() - self.start)
+        loss = sum(self.losses) / len(self.losses)
+        self.start, self.losses = time.perf_counter(), []
+        return loss, images_per_s
 
 
 def learning_rate(step: int, base: float, schedule: str, warmup: int, total: int) -> float:
@@ -109,58 +94,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def hardware_name(device: torch.device, world_size: int) -> str:
-    """E.g. "NVIDIA H100 80GB HBM3", "AMD EPYC, 2 threads", "8 x NVIDIA H100 80GB HBM3"."""
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        cpu = "unknown CPU"
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-        threads = torch.get_num_threads()
-        name = f"{cpu}, {threads} thread{'s' if threads > 1 else ''}"
-    return f"{world_size} x {name}" if world_size > 1 else name
-
-
-def load_data(args) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int, str | None]:
-    """Train, test and validation images (uint8 ``[N, C, H, W]``; validation None when the data set
-    has no such split), levels, and a note when the test set is held out."""
-    levels = dataset_levels(args.data)
-    options = dict(image_size=args.image_size, channels=args.channels)
-    train = data.load_dataset(args.data, split="train", **options)
-    try:
-        valid = data.load_dataset(args.data, split="valid", **options)
-    except ValueError:
-        valid = None
-    note = None
-    try:
-        test = data.load_dataset(args.data, split="test", **options)
-    except ValueError as error:
-        if args.data in data.DATASETS:
-            raise
-        # A fixed permutation (not --seed), so that every run on this folder tests on the same images.
-        order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
-        held_out = max(1, round(len(train) * HELD_OUT_FRACTION))
-        if held_out >= len(train):
-            raise ValueError(f"{args.data} has {len(train)} image(s): too few to hold out a test set; add a test/ folder") from error
-        train, test = train[order[held_out:]], train[order[:held_out]]
-        note = f"{error}. Holding out {held_out} of its images (a fixed {HELD_OUT_FRACTION:.0%}) as the test set."
-    if args.max_train_images is not None:
-        train = train[: args.max_train_images]
-    return train, test, valid, levels, note
-
-
-def on_device_if_it_fits(images: torch.Tensor, device: torch.device, num_workers: int) -> torch.Tensor:
-    """``images`` moved to the GPU when they take under a quarter of its free memory and no workers load them."""
-    if device.type != "cuda" or num_workers > 0:
-        return images
-    free, _ = torch.cuda.mem_get_info(device)
-    return images.to(device) if images.numel() * images.element_size() < free // 4 else images
 
 
 class Trainer:
@@ -206,7 +139,9 @@ class Trainer:
         if world.enabled:
             loss = DistributedDataParallel(loss, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.loss = torch.compile(loss) if args.compile else loss
-        self.log = MetricsLog(self.out / "metrics.jsonl", self.out / "tensorboard", fresh=self.step == 0) if world.is_main else None
+        self.log = (
+            MetricsLog(self.out / "metrics.jsonl", self.out / "tensorboard", fresh=self.step == 0) if world.is_main else None
+        )
 
     # ------------------------------------------------------------------ set-up
     def resume_or_start_fresh(self) -> None:
@@ -248,71 +183,94 @@ class Trainer:
                 self.log.close()
 
     def train(self) -> int:
-        main = self.world.is_main
-        if main:
-            for note in self.notes:
-                print(f"note: {note}", file=sys.stderr)
-            self.log.log(
-                "start", step=self.step, total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
-                model_config=self.model.config, parameters=sum(p.numel() for p in self.model.parameters()),
-                train_images=len(self.train_images), test_images=len(self.test_images),
-                valid_images=len(self.valid_images) if self.valid_images is not None else 0, dataset=self.dataset,
-                world_size=self.world.world_size, device=str(self.device), args=vars(self.args),
-            )  # fmt: skip
-        images_per_step = self.args.batch_size * self.world.world_size
-        bar = tqdm(total=self.total_steps, initial=self.step, desc=self.args.model, unit="step", disable=not main, dynamic_ncols=True)
-        started = time.perf_counter()
-        elapsed_before = self.train_time_s
-        interval_start, interval_losses = time.perf_counter(), []
-        sitting_over = False
+        self.log_start()
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            desc=self.args.model,
+            unit="step",
+            disable=not self.world.is_main,
+            dynamic_ncols=True,
+        )
         try:
-            while self.step < self.total_steps and not sitting_over:
-                epoch, position = divmod(self.step, self.steps_per_epoch)
-                for batch in self.epoch_batches(epoch, position):
-                    interval_losses.append(self.train_step(batch))
-                    self.step += 1
-                    bar.update(1)
-                    if self.step % self.args.log_every == 0 or self.step == self.total_steps:
-                        images_per_s = len(interval_losses) * images_per_step / (time.perf_counter() - interval_start)
-                        loss = sum(interval_losses) / len(interval_losses)
-                        bar.set_postfix({"bits/dim": f"{loss:.4f}", "img/s": f"{images_per_s:.1f}"})
-                        if main:
-                            self.log.log(
-                                "train", step=self.step, epoch=self.step / self.steps_per_epoch, loss_bits_per_dim=loss,
-                                lr=self.optimizer.param_groups[0]["lr"], images_per_s=images_per_s,
-                            )  # fmt: skip
-                        interval_start, interval_losses = time.perf_counter(), []
-                    paused = time.perf_counter()
-                    self.train_time_s = elapsed_before + paused - started
-                    if self.out_of_time():
-                        # The run ends here: finish() writes the checkpoint, evaluates and saves.
-                        self.total_steps = self.step
-                        if main:
-                            bar.write(f"--time-limit {self.args.time_limit:g} s reached at step {self.step}")
-                        break
-                    sitting_over = self.sitting_over(paused - started)
-                    if sitting_over:
-                        if main:
-                            bar.write(f"--stop-after {self.args.stop_after:g} s: stopping at step {self.step}; --resume continues")
-                        break
-                    self.periodic_work(bar)
-                    interval_start += time.perf_counter() - paused  # images/s counts training time only
-                    if self.step == self.total_steps:
-                        break
+            self.train_steps(bar)
         except NonFiniteLoss as error:
-            if self.saved_step is None:
-                kept = "no checkpoint had been written yet"
-            else:
-                kept = f"the last good checkpoint (step {self.saved_step}) is in {self.out / 'checkpoint'}"
-            message = f"training stopped: {error}; {kept}. Try a lower --lr, --clip or running without --amp."
-            if main:
-                self.log.log("stopped", step=self.step, reason=str(error))
-                print(f"error: {message}", file=sys.stderr)
+            self.report_non_finite(error)
             return 1
         finally:
             bar.close()
-        self.train_time_s = elapsed_before + time.perf_counter() - started
         return self.finish()
+
+    def log_start(self) -> None:
+        if not self.world.is_main:
+            return
+        for note in self.notes:
+            print(f"note: {note}", file=sys.stderr)
+        self.log.log(
+            "start", step=self.step, total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
+            model_config=self.model.config, parameters=sum(p.numel() for p in self.model.parameters()),
+            train_images=len(self.train_images), test_images=len(self.test_images),
+            valid_images=len(self.valid_images) if self.valid_images is not None else 0, dataset=self.dataset,
+            world_size=self.world.world_size, device=str(self.device), args=vars(self.args),
+        )  # fmt: skip
+
+    def train_steps(self, bar: tqdm) -> None:
+        """Step to the last step, or until --time-limit or --stop-after, with the periodic work between steps."""
+        started, elapsed_before = time.perf_counter(), self.train_time_s
+        throughput = Throughput(self.args.batch_size * self.world.world_size)
+        batches = self.batches()
+        while self.step < self.total_steps:
+            throughput.add(self.train_step(next(batches)))
+            self.step += 1
+            bar.update(1)
+            if self.step % self.args.log_every == 0 or self.step == self.total_steps:
+                self.log_train(bar, *throughput.read())
+            paused = time.perf_counter()
+            self.train_time_s = elapsed_before + paused - started
+            if self.sitting_ends(bar, paused - started):
+                break
+            self.periodic_work(bar)
+            throughput.exclude(time.perf_counter() - paused)  # images/s counts training time only
+        self.train_time_s = elapsed_before + time.perf_counter() - started
+
+    def batches(self) -> Iterator[torch.Tensor]:
+        """The batches from the current step on, epoch after epoch."""
+        while True:
+            epoch, position = divmod(self.step, self.steps_per_epoch)
+            yield from self.epoch_batches(epoch, position)
+
+    def log_train(self, bar: tqdm, loss: float, images_per_s: float) -> None:
+        bar.set_postfix({"bits/dim": f"{loss:.4f}", "img/s": f"{images_per_s:.1f}"})
+        if self.world.is_main:
+            self.log.log(
+                "train", step=self.step, epoch=self.step / self.steps_per_epoch, loss_bits_per_dim=loss,
+                lr=self.optimizer.param_groups[0]["lr"], images_per_s=images_per_s,
+            )  # fmt: skip
+
+    def sitting_ends(self, bar: tqdm, wall_s: float) -> bool:
+        """Whether training stops after this step: --time-limit ends the run (:meth:`finish` then writes the
+        checkpoint, evaluates and saves), --stop-after only this sitting."""
+        if self.out_of_time():
+            self.total_steps = self.step
+            if self.world.is_main:
+                bar.write(f"--time-limit {self.args.time_limit:g} s reached at step {self.step}")
+            return True
+        if self.sitting_over(wall_s):
+            if self.world.is_main:
+                bar.write(f"--stop-after {self.args.stop_after:g} s: stopping at step {self.step}; --resume continues")
+            return True
+        return False
+
+    def report_non_finite(self, error: NonFiniteLoss) -> None:
+        if self.saved_step is None:
+            kept = "no checkpoint had been written yet"
+        else:
+            kept = f"the last good checkpoint (step {self.saved_step}) is in {self.out / 'checkpoint'}"
+        if self.world.is_main:
+            self.log.log("stopped", step=self.step, reason=str(error))
+            print(
+                f"error: training stopped: {error}; {kept}. Try a lower --lr, --clip or running without --amp.", file=sys.stderr
+            )
 
     def epoch_batches(self, epoch: int, start: int) -> DataLoader:
         """Batches ``start, start + 1, ...`` of ``epoch``: the seeded shuffle of (this rank's shard of) the images."""
@@ -321,7 +279,9 @@ class Trainer:
         size = self.args.batch_size
         batches = order[: self.steps_per_epoch * size].view(self.steps_per_epoch, size)[start:]
         pin = self.device.type == "cuda" and self.train_images.device.type == "cpu"
-        return DataLoader(IndexedBatches(self.train_images, batches), batch_size=None, num_workers=self.args.num_workers, pin_memory=pin)
+        return DataLoader(
+            IndexedBatches(self.train_images, batches), batch_size=None, num_workers=self.args.num_workers, pin_memory=pin
+        )
 
     def schedule_steps(self) -> int:
         """The steps the learning-rate schedule spans.
@@ -459,7 +419,10 @@ class Trainer:
         self.model.metadata.update(metadata)  # so that push_to_hub's model card has them too
         self.model.save_pretrained(self.out / "model")
         self.log.log("end", step=self.step, **metadata, weight_sha256=digests, replicas_agree=len(set(digests)) == 1)
-        print(f"{self.dataset} test: {test:.4f} bits/dim after {self.step} steps; model saved to {self.out / 'model'}", file=sys.stderr)
+        print(
+            f"{self.dataset} test: {test:.4f} bits/dim after {self.step} steps; model saved to {self.out / 'model'}",
+            file=sys.stderr,
+        )
         if len(set(digests)) != 1:
             print("warning: the processes ended with different weights (see weight_sha256 in metrics.jsonl)", file=sys.stderr)
         if self.args.push_to_hub:
@@ -474,90 +437,6 @@ class Trainer:
                 return 1
             self.log.log("push_to_hub", repo=self.args.push_to_hub, url=str(url))
         return 0
-
-
-# ---------------------------------------------------------------------- command line
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text}") from error
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f'must be a JSON object such as {{"hidden": 32}}, got {text}')
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add = parser.add_argument
-    add("--model", required=True, choices=pixelrnn.MODELS)
-    add("--data", required=True, help=f"{', '.join(data.DATASETS)}, or a folder / .zip / .tar(.gz) of images")
-    add("--preset", choices=list(pixelrnn.PRESETS), help="hyper-parameter preset (default: the model's defaults)")
-    add("--hparams", type=_json_object, default={}, help='JSON object of hyper-parameters over the preset, e.g. \'{"hidden": 32}\'')
-    add("--image-size", type=_positive_int, help="resize / centre-crop images to N x N")
-    add("--channels", type=int, choices=(1, 3), help="1 (greyscale) or 3 (RGB); default: as stored")
-    add("--batch-size", type=_positive_int, default=32, help="images per step and process (default 32)")
-    length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=_positive_int, help="optimizer steps to train for")
-    length.add_argument("--epochs", type=_positive_int, help="epochs to train for (default 1)")
-    add(
-        "--time-limit", type=_positive_float, metavar="SECONDS",
-        help="stop after this much training time (evaluation excluded), with the LR schedule fitted to it; "
-        "the run ends as usual (checkpoint, test bits/dim, model)",
-    )
-    add(
-        "--stop-after", type=_positive_float, metavar="SECONDS",
-        help="end this sitting after this much wall-clock time as a finished run ends (checkpoint, evaluation, "
-        "model), without changing the LR schedule: --resume continues the run where it stopped",
-    )
-    add("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
-    add("--lr-schedule", choices=("cosine", "constant"), default="cosine", help="after warm-up (default cosine, to 0)")
-    add("--warmup", type=_non_negative_int, default=0, help="linear warm-up steps (default 0)")
-    add("--clip", type=_non_negative_float, default=1.0, help="clip the gradient norm to this (0: off; default 1)")
-    add("--amp", action="store_true", help="bf16 autocast (CUDA only)")
-    add("--compile", action="store_true", help="torch.compile the model")
-    add("--seed", type=int, default=0)
-    add("--device", default="auto", help="auto (default), cpu or cuda")
-    add("--out", help="output folder (default runs/MODEL)")
-    add("--checkpoint-every", type=_non_negative_int, default=1000, help="steps between checkpoints (0: only at the end)")
-    add("--eval-every", type=_non_negative_int, default=1000, help="steps between test evaluations (0: only at the end)")
-    add("--eval-batches", type=_positive_int, help="evaluate on this many test batches (default: the whole test set)")
-    add("--sample-every", type=_non_negative_int, default=1000, help="steps between sample grids (0: none)")
-    add("--log-every", type=_positive_int, default=10, help="steps between train log lines (default 10)")
-    add("--resume", action="store_true", help="continue from the checkpoint in --out, if there is one")
-    add("--push-to-hub", metavar="REPO", help="publish the final model to this Hugging Face Hub repo")
-    add("--num-workers", type=_non_negative_int, default=0, help="DataLoader worker processes (default 0)")
-    add("--max-train-images", type=_positive_int, help="train on the first N training images only")
-    add("--threads", type=_positive_int, help="CPU threads per process (torch.set_num_threads)")
-    return parser
 
 
 def main(argv=None) -> int:
