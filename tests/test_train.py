@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -153,6 +154,28 @@ def test_stop_after_ends_a_sitting_that_resume_continues_on_the_same_schedule(fo
     whole = load_file(tmp_path / "whole" / "checkpoint" / "model.safetensors")
     sittings = load_file(tmp_path / "sittings" / "checkpoint" / "model.safetensors")
     assert all(torch.equal(whole[k], sittings[k]) for k in whole)
+
+
+def test_sigterm_ends_the_sitting_cleanly_and_resume_continues(folder, tmp_path, monkeypatch):
+    """A session's end or a scheduler sends SIGTERM: the step finishes, then checkpoint, evaluation and model."""
+    common = [*TINY, *QUIET, "--data", folder, "--batch-size", 4, "--steps", 8, "--max-train-images", 16]
+    real_step = train_module.Trainer.train_step
+
+    def step_then_signal(self, batch):
+        loss = real_step(self, batch)
+        if self.step == 2:  # the third step: the signal arrives while it runs
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss
+
+    monkeypatch.setattr(train_module.Trainer, "train_step", step_then_signal)
+    out = tmp_path / "run"
+    assert run([*common, "--out", out]) == 0
+    assert checkpoint.read_state(out / "checkpoint")["step"] == 3
+    assert pixelrnn.load(out / "model").metadata["train_steps"] == 3
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "the handler is removed after the run"
+    monkeypatch.setattr(train_module.Trainer, "train_step", real_step)
+    assert run([*common, "--out", out, "--resume"]) == 0
+    assert checkpoint.read_state(out / "checkpoint")["step"] == 8
 
 
 def test_resume_refuses_changed_arguments_and_fresh_runs_refuse_an_existing_checkpoint(folder, tmp_path, capsys):

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         metavar="SECONDS",
         help="end this sitting after this much wall-clock time as a finished run ends (checkpoint, evaluation, "
-        "model), without changing the LR schedule: --resume continues the run where it stopped",
+        "model), without changing the LR schedule: --resume continues the run where it stopped. SIGTERM "
+        "ends a sitting the same way",
     )
     add("--lr", type=_positive_float, default=1e-3, help="Adam's learning rate (default 1e-3)")
     add("--lr-schedule", choices=("cosine", "constant"), default="cosine", help="after warm-up (default cosine, to 0)")

@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import random
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -127,6 +128,8 @@ class Trainer:
         self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.step, self.train_time_s, self.saved_step = 0, 0.0, None
+        #: Set by SIGTERM (a scheduler's or a session's end): the sitting ends as --stop-after ends it.
+        self.stop_requested = False
         # With a validation split: the weights of the best validation bits/dim so far, and where.
         self.best = {"valid_bits_per_dim": math.inf, "step": None}
         self.best_weights: dict[str, torch.Tensor] | None = None
@@ -257,7 +260,8 @@ class Trainer:
             return True
         if self.sitting_over(wall_s):
             if self.world.is_main:
-                bar.write(f"--stop-after {self.args.stop_after:g} s: stopping at step {self.step}; --resume continues")
+                why = "a stop signal (SIGTERM)" if self.stop_requested else f"--stop-after {self.args.stop_after:g} s"
+                bar.write(f"{why}: stopping at step {self.step}; --resume continues")
             return True
         return False
 
@@ -304,11 +308,12 @@ class Trainer:
         return self.train_time_s >= self.args.time_limit
 
     def sitting_over(self, wall_s: float) -> bool:
-        """Whether this process has run for ``--stop-after`` seconds; all processes agree, on rank 0's clock."""
-        if not self.args.stop_after:
+        """Whether this sitting ends now: rank 0 has run for ``--stop-after`` seconds, or any process got
+        SIGTERM (:attr:`stop_requested`); all processes agree."""
+        if not (self.args.stop_after or self.stop_requested or self.world.enabled):
             return False
-        over = torch.tensor([float(wall_s >= self.args.stop_after) if self.world.is_main else 0.0], device=self.device)
-        return bool(self.world.sum(over))
+        due = self.stop_requested or (self.world.is_main and bool(self.args.stop_after) and wall_s >= self.args.stop_after)
+        return bool(self.world.sum(torch.tensor([float(due)], device=self.device)))
 
     def train_step(self, batch: torch.Tensor) -> float:
         """One optimizer step on ``batch``; returns the loss in bits/dim, averaged over the processes."""
@@ -453,6 +458,10 @@ def main(argv=None) -> int:
             trainer = Trainer(args, world)
         except (ValueError, FileNotFoundError) as error:
             parser.error(str(error))
-        return trainer.run()
+        previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_requested", True))
+        try:
+            return trainer.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     finally:
         world.close()
