@@ -1,11 +1,12 @@
 """Write the app's bundled gallery: a few dozen test images per data set, as PNGs.
 
-    python -m app.make_gallery [--fashion-mnist DIR] [--cifar10 TAR] [--per-class 3]
+    python -m app.make_gallery [--fashion-mnist DIR] [--cifar10 TAR] [--binarized-mnist TAR] [--per-class 3]
 
-Reads the local copies (Fashion-MNIST's IDX ``.gz`` files, the CIFAR-10 JPEG tarball),
-takes the first ``per-class`` test images of each class in test-set order and writes
-them to ``app/gallery/<dataset>/<NN>_<class>.png``. The files are committed, so the app
-needs neither data set at run time.
+Reads the local copies (Fashion-MNIST's IDX ``.gz`` files, the CIFAR-10 JPEG tarball, the
+binarized MNIST ``.amat`` archive), takes the first ``per-class`` test images of each class
+in test-set order and writes them to ``app/gallery/<dataset>/<NN>_<class>.png``. Binarized
+MNIST has no labels; its test split is sorted by digit, so evenly spaced images cover every
+digit. The files are committed, so the app needs no data set at run time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import os
 import tarfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
+from pixelrnn import data
 from pixelrnn.file_formats import read_idx
 from pixelrnn.storage import atomic_write
 
@@ -39,6 +42,7 @@ DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 #: The shared data folder beside the repository (../shared/data), or $PIXELRNN_SHARED_DATA.
 SHARED_DATA = Path(os.environ.get("PIXELRNN_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 DEFAULT_CIFAR10 = SHARED_DATA / "cifar10-jpeg.tar.gz"
+DEFAULT_BINARIZED_MNIST = SHARED_DATA / "binarized_mnist-amat.tar.gz"
 
 
 def first_per_class(labels: list[str], per_class: int) -> list[int]:
@@ -73,6 +77,12 @@ def cifar10(tarball: Path, per_class: int) -> list[tuple[str, Image.Image]]:
     return picked
 
 
+def binarized_mnist(archive: Path, per_class: int) -> list[tuple[str, Image.Image]]:
+    images = data.load_dataset(archive, split="test").numpy()[:, 0]
+    picks = np.linspace(0, len(images) - 1, 10 * per_class).round().astype(int)
+    return [("digit", Image.fromarray(images[k] * 255, "L")) for k in picks]
+
+
 def write_gallery(dataset: str, items: list[tuple[str, Image.Image]], root: Path = GALLERY_DIR) -> Path:
     """Replace ``root/dataset`` with the items as ``NN_label.png``; returns the folder."""
     folder = root / dataset
@@ -89,11 +99,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fashion-mnist", type=Path, default=DEFAULT_FASHION_MNIST, help="folder with the IDX .gz files")
     parser.add_argument("--cifar10", type=Path, default=DEFAULT_CIFAR10, help="cifar10-jpeg.tar.gz")
+    parser.add_argument("--binarized-mnist", type=Path, default=DEFAULT_BINARIZED_MNIST, help="binarized_mnist-amat.tar.gz")
     parser.add_argument("--per-class", type=int, default=3, help="test images per class (default 3)")
     args = parser.parse_args(argv)
     for dataset, read, source in (
         ("fashion_mnist", fashion_mnist, args.fashion_mnist),
         ("cifar10", cifar10, args.cifar10),
+        ("binarized_mnist", binarized_mnist, args.binarized_mnist),
     ):
         if not source.exists():
             raise SystemExit(f"{source} not found: give the local copy of {dataset} with --{dataset.replace('_', '-')}")
