@@ -32,6 +32,11 @@ def distribution_frame(probs: torch.Tensor | None, drawn: int | None, levels: in
     return frame.iloc[order].reset_index(drop=True)
 
 
+def value_range(levels: int) -> list[float]:
+    """The x axis of a chart: each value's bar centred on it, the end ones whole (two bars for binary images)."""
+    return [-0.5, levels - 0.5]
+
+
 def distribution_plots(colors: int, levels: int = 256) -> list[gr.BarPlot]:
     """Create the :data:`MAX_CHANNELS` charts (inside the current layout), the first ``colors`` visible."""
     plots = []
@@ -43,7 +48,7 @@ def distribution_plots(colors: int, levels: int = 256) -> list[gr.BarPlot]:
                 y="probability",
                 color="kind",
                 color_map={"p": color, "drawn": DRAWN},
-                x_lim=[0, levels - 1],
+                x_lim=value_range(levels),
                 y_lim=[0, None],
                 x_title="value",
                 y_title="p",
@@ -68,7 +73,7 @@ def plot_updates(frames: list[pd.DataFrame], colors: int, levels: int) -> list[g
                 gr.BarPlot(
                     frames[k],
                     color_map={"p": color, "drawn": DRAWN},
-                    x_lim=[0, levels - 1],
+                    x_lim=value_range(levels),
                     label=f"{name} distribution",
                     visible=True,
                 )

@@ -106,6 +106,28 @@ def test_completion_keeps_known_pixels_and_streams_in_raster_order(client, tmp_p
     assert torch.equal(final[:, :, ~mask], image[:, ~mask].expand(2, -1, -1))
 
 
+def test_binary_models_are_offered_with_two_bar_softmax_charts(tmp_path):
+    torch.manual_seed(0)
+    model = pixelrnn.build_model("diagonal_bilstm", image_shape=(1, 8, 8), levels=2, **TINY)
+    model.save_pretrained(tmp_path / "binarized_mnist-diagonal_bilstm", dataset="binarized_mnist")
+    demo = create_app([tmp_path])
+    _, url, _ = serve(demo, port=free_port(), block=False)
+    try:
+        job = Client(url, verbose=False).submit(
+            model="Binarized MNIST · Diagonal BiLSTM", n=2, temperature=1.0, seed=0, speed=10, api_name="/sample_generate"
+        )
+        job.result(timeout=120)
+        *_, chart, hidden_g, hidden_b, _, progress = job.outputs()[-1]
+    finally:
+        demo.close()
+    assert progress["state"] == "Done" and progress["total"] == 64
+    assert set(torch.tensor(progress["images"]).unique().tolist()) <= {0, 1}
+    assert chart["visible"] and not hidden_g["visible"] and not hidden_b["visible"]
+    bars = chart["value"]["data"]
+    assert sorted(value for value, _, _ in bars) == [0, 1] and sum(p for _, p, _ in bars) == pytest.approx(1, abs=1e-5)
+    assert chart["x_lim"] == [-0.5, 1.5]
+
+
 def test_pause_step_resume_stop_and_the_worker_is_freed(client):
     job = client.submit(model=GREY, n=1, temperature=1.0, seed=0, speed=1, api_name="/sample_generate")
     deadline = time.monotonic() + 60
