@@ -39,9 +39,32 @@ def test_results_table_has_one_row_per_checkpoint_in_model_order(tmp_path, capsy
     assert f"| {parameters:,} |" in lines[3]
 
 
+def test_binarized_mnist_gets_a_table_in_nats_beside_the_papers(tmp_path, capsys):
+    for name, layers, hidden, nats in (
+        ("diagonal_bilstm", 7, 4, 85.0),
+        ("diagonal_bilstm", 1, 4, 90.5),
+        ("gated_pixelcnn", 2, 4, 88.0),
+    ):
+        torch.manual_seed(0)
+        model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=2, hidden=hidden, layers=layers, out_hidden=4)
+        model.save_pretrained(
+            tmp_path / f"binarized_mnist-{name}-{layers}", dataset="binarized_mnist", test_bits_per_dim=0.2,
+            test_nats_per_image=nats, epochs=2.5, train_time_s=600.0, hardware="Some CPU, 1 thread",
+        )  # fmt: skip
+    results.main(["--checkpoints", str(tmp_path)])
+    bits_table, nats_table = capsys.readouterr().out.strip().split("\n\n")
+    assert len(bits_table.splitlines()) == 2, "binarized MNIST rows appear only in their own table"
+    rows = nats_table.splitlines()[2:]
+    assert rows[0].startswith("| binarized_mnist-diagonal_bilstm-1 | `diagonal_bilstm` | 1, 4 | 90.50 | 80.75 | +9.75 |")
+    assert rows[1].startswith("| binarized_mnist-diagonal_bilstm-7 | `diagonal_bilstm` | 7, 4 | 85.00 | 79.20 | +5.80 |")
+    assert rows[2].startswith("| binarized_mnist-gated_pixelcnn-2 | `gated_pixelcnn` | 2, 4 | 88.00 | – | – |")
+    assert rows[0].endswith("| 2.5 | 10 min | Some CPU, 1 thread |")
+
+
 def test_published_numbers_are_the_papers_cifar10_ones():
     assert results.PUBLISHED[("cifar10", "diagonal_bilstm")] == 3.00
     assert set(results.PUBLISHED) == {("cifar10", m) for m in ["pixelcnn", "row_lstm", "diagonal_bilstm", "gated_pixelcnn"]}
+    assert results.PUBLISHED_MNIST_NATS[("diagonal_bilstm", 7)] == 79.20
 
 
 def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path):

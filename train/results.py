@@ -1,4 +1,4 @@
-"""The README's results table, read from the shipped checkpoints' config.json.
+"""The README's results tables, read from the shipped checkpoints' config.json.
 
     python -m train.results --checkpoints checkpoints
 
@@ -6,6 +6,8 @@ One row per checkpoint, grouped by data set: the test bits/dim that training mea
 on the full test set (the same function ``python -m train.evaluate`` runs), parameters,
 optimizer steps, training time and hardware, and the published number where the
 PixelRNN paper or the Gated PixelCNN paper gives one for that model and data set.
+Binarized MNIST gets a table of its own in the paper's unit, nats per image, beside the
+paper's table 4 and the gap to it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ PUBLISHED = {
 }
 
 
+#: Binarized MNIST test NLL in nats per image, PixelRNN paper table 4, by model and number of
+#: layers (None: the one configuration the paper reports for that model).
+PUBLISHED_MNIST_NATS = {
+    ("pixelcnn", None): 81.30,
+    ("row_lstm", None): 80.54,
+    ("diagonal_bilstm", 1): 80.75,
+    ("diagonal_bilstm", 7): 79.20,
+}
+
+
+def published_mnist_nats(model: pixelrnn.PixelModel) -> float | None:
+    """The paper's binarized-MNIST number for this model's kind and depth, if it has one."""
+    layers = model.config.get("layers")
+    return PUBLISHED_MNIST_NATS.get((model.name, layers), PUBLISHED_MNIST_NATS.get((model.name, None)))
+
+
 def saved_models(checkpoints: Path) -> list[tuple[Path, pixelrnn.PixelModel]]:
     """``(folder, model)`` for every ``save_pretrained`` folder under ``checkpoints``, in data set
     (from the metadata) then :data:`pixelrnn.MODELS` order."""
@@ -37,13 +55,19 @@ def saved_models(checkpoints: Path) -> list[tuple[Path, pixelrnn.PixelModel]]:
 def rows(checkpoints: Path) -> list[dict]:
     """One dict per ``save_pretrained`` folder under ``checkpoints``, in data set then model order."""
     found = []
-    for _, model in saved_models(checkpoints):
+    for folder, model in saved_models(checkpoints):
         meta = model.metadata
         dataset = meta.get("dataset", "?")
         found.append(
             {
                 "dataset": dataset,
+                "folder": folder.name,
                 "model": model.name,
+                "layers": model.config.get("layers"),
+                "hidden": model.config.get("hidden"),
+                "nats": meta.get("test_nats_per_image"),
+                "published_nats": published_mnist_nats(model),
+                "epochs": meta.get("epochs"),
                 "bits_per_dim": meta.get("test_bits_per_dim"),
                 "published": PUBLISHED.get((dataset, model.name)),
                 "parameters": sum(p.numel() for p in model.parameters()),
@@ -55,18 +79,41 @@ def rows(checkpoints: Path) -> list[dict]:
     return found
 
 
-def markdown(table: list[dict]) -> str:
-    def shown(value, form):
-        return "–" if value is None else format(value, form)
+def shown(value, form: str) -> str:
+    return "–" if value is None else format(value, form)
 
+
+def markdown(table: list[dict]) -> str:
+    """The bits/dim table, of every data set but binarized MNIST."""
     lines = [
         "| data set | model | test bits/dim | published | parameters | steps | training | hardware |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in table:
+        if row["dataset"] == "binarized_mnist":
+            continue
         lines.append(
             f"| {row['dataset']} | `{row['model']}` | {shown(row['bits_per_dim'], '.3f')} | {shown(row['published'], '.2f')} "
             f"| {row['parameters']:,} | {shown(row['steps'], ',')} | {shown(row['minutes'], '.0f')} min | {row['hardware']} |"
+        )
+    return "\n".join(lines)
+
+
+def binarized_markdown(table: list[dict]) -> str:
+    """The binarized-MNIST table in nats per image, beside the paper's; empty when there is no such row."""
+    binarized = [row for row in table if row["dataset"] == "binarized_mnist"]
+    if not binarized:
+        return ""
+    lines = [
+        "| checkpoint | model | layers, h | test NLL (nats) | paper | gap | parameters | epochs | training | hardware |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in binarized:
+        gap = row["nats"] - row["published_nats"] if row["nats"] is not None and row["published_nats"] else None
+        lines.append(
+            f"| {row['folder']} | `{row['model']}` | {row['layers']}, {row['hidden']} | {shown(row['nats'], '.2f')} "
+            f"| {shown(row['published_nats'], '.2f')} | {shown(gap, '+.2f')} | {row['parameters']:,} "
+            f"| {shown(row['epochs'], '.1f')} | {shown(row['minutes'], '.0f')} min | {row['hardware']} |"
         )
     return "\n".join(lines)
 
@@ -77,7 +124,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if not args.checkpoints.is_dir():
         parser.error(f"{args.checkpoints} is not a folder of save_pretrained checkpoints")
-    print(markdown(rows(args.checkpoints)))
+    table = rows(args.checkpoints)
+    print(markdown(table))
+    if binarized := binarized_markdown(table):
+        print()
+        print(binarized)
 
 
 if __name__ == "__main__":
