@@ -22,9 +22,13 @@ site = Path(sys.argv[1]).resolve()
 for module in (app, pixelrnn, train):
     assert Path(module.__file__).resolve().is_relative_to(site), f"{module.__name__} was imported from {module.__file__}"
 assert (Path(app.__file__).parent / "style.css").is_file(), "the wheel lacks app/style.css"
-assert gallery_datasets() == ["cifar10", "fashion_mnist"], f"the wheel's gallery holds {gallery_datasets()}"
+# What the checkout beside this script ships, which the wheel must carry.
+checkout = Path(__file__).resolve().parents[1]
+shipped = [d for d in (checkout / "checkpoints").iterdir() if (d / "config.json").is_file()]
+galleries = sorted(d.name for d in (checkout / "app" / "gallery").iterdir() if any(d.glob("*.png")))
+assert gallery_datasets() == galleries, f"the wheel's gallery holds {gallery_datasets()}, the checkout's {galleries}"
 entries, problems = discover([DEFAULT_CHECKPOINTS])
-assert len(entries) == 10 and not problems, (DEFAULT_CHECKPOINTS, problems)
+assert len(entries) == len(shipped) and not problems, (DEFAULT_CHECKPOINTS, len(entries), len(shipped), problems)
 assert entries[0].model().image_shape == entries[0].image_shape
 subprocess.run([site / "bin" / "pixelrnn-train", "--help"], check=True, stdout=subprocess.DEVNULL)
 
