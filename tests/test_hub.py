@@ -175,8 +175,13 @@ def test_model_card_has_hub_metadata_and_the_bits_per_dim(tmp_path):
     (result,) = card.data.eval_results
     assert (result.metric_type, result.metric_value, result.dataset_split) == ("bits_per_dim", 0.31, "test")
     assert result.dataset_type == "ylecun/mnist"
-    assert "0.310 bits/dim" in card.text
+    assert "0.310 bits/dim**." in card.text and "nats" not in card.text
     assert "| train_steps | 20000 |" in card.text
+
+
+def test_model_card_gives_nats_per_image_when_measured(tmp_path):
+    tiny().save_pretrained(tmp_path, dataset="binarized_mnist", test_bits_per_dim=0.16, test_nats_per_image=86.94)
+    assert "**0.160 bits/dim** (**86.94 nats per image**" in ModelCard.load(tmp_path / "README.md").text
 
 
 def test_model_card_without_a_measurement_has_no_model_index(tmp_path):
