@@ -168,6 +168,17 @@ def test_presets_build():
     assert mnist.config["layers"] == 7 and mnist.config["hidden"] == 16
 
 
+def test_the_binarized_mnist_presets_give_every_model_and_the_papers_two_diagonal_bilstms():
+    x = torch.randint(0, 2, (2, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    for name in pixelrnn.MODELS:
+        model = pixelrnn.build_model(name, image_shape=(1, 28, 28), levels=2, preset="paper_mnist")
+        assert model.config["layers"] == 7 and model.config["hidden"] in (16, 32)  # PixelCNN's blocks: 2h maps
+        with torch.no_grad():
+            assert model(x).shape == (2, 2, 1, 28, 28)
+    one_layer = pixelrnn.build_model("diagonal_bilstm", image_shape=(1, 28, 28), levels=2, preset="paper_mnist_1layer")
+    assert (one_layer.config["layers"], one_layer.config["hidden"]) == (1, 32)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
