@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import with_large_weights
+from PIL import Image
 
 import pixelrnn
 from pixelrnn.codec import HEADER
+from pixelrnn.codec.__main__ import main
+from pixelrnn.pictures import to_uint8
 
 SHAPES = [(1, 5, 4), (3, 4, 5)]
 
@@ -116,3 +119,55 @@ def test_data_no_encoder_wrote_is_refused():
 def test_bad_images_are_refused(image, message):
     with pytest.raises(ValueError, match=message):
         pixelrnn.compress(tiny("pixelcnn", (1, 5, 4)), image)
+
+
+def test_cli_round_trip_on_png_files(tmp_path, capsys):
+    """PNG in, .pxr out, PNG back with every pixel as it was; grey and RGB, 256 levels."""
+    for name, shape in (("pixelcnn", (1, 6, 5)), ("multiscale", (3, 4, 6))):
+        model = tiny(name, shape, levels=256)
+        folder = model.save_pretrained(tmp_path / name)
+        pictures = to_uint8(pixelrnn.sample(model, 2, seed=0), 256)
+        sources = []
+        for k, picture in enumerate(pictures):
+            sources.append(tmp_path / f"{name}-{k}.png")
+            Image.fromarray(picture[..., 0] if shape[0] == 1 else picture).save(sources[-1])
+        assert main(["compress", "--model", str(folder), *map(str, sources), "-o", str(tmp_path / "packed")]) == 0
+        packed = [tmp_path / "packed" / f"{source.stem}.pxr" for source in sources]
+        assert "bits/dim" in capsys.readouterr().out
+        assert main(["decompress", "--model", str(folder), *map(str, packed), "-o", str(tmp_path / "unpacked")]) == 0
+        for source in sources:
+            with Image.open(source) as original, Image.open(tmp_path / "unpacked" / source.name) as restored:
+                assert restored.mode == original.mode and np.array_equal(np.asarray(restored), np.asarray(original))
+
+
+@pytest.mark.parametrize(
+    "picture, message",
+    [
+        (np.zeros((6, 6), np.uint8), "is 6x6 pixels but the model codes 5x6"),
+        (np.zeros((6, 5, 3), np.uint8) + [255, 0, 0], "in colour and the model is greyscale"),
+        (np.full((6, 5, 4), 255, np.uint8) * [1, 1, 1, 0], "transparent"),
+        (np.full((6, 5), 100, np.uint8), "not all among the model's 6 levels"),
+    ],
+)
+def test_cli_refuses_pictures_it_would_not_restore_exactly(tmp_path, capsys, picture, message):
+    folder = tiny("pixelcnn", (1, 6, 5)).save_pretrained(tmp_path / "model")
+    Image.fromarray(picture.astype(np.uint8)).save(tmp_path / "picture.png")
+    with pytest.raises(SystemExit) as exit:
+        main(["compress", "--model", str(folder), str(tmp_path / "picture.png"), "-o", str(tmp_path)])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_cli_refuses_files_it_cannot_decompress(tmp_path, capsys):
+    folder = tiny("pixelcnn", (1, 6, 5)).save_pretrained(tmp_path / "model")
+    (tmp_path / "not.pxr").write_bytes(b"PXR")
+    (tmp_path / "picture.png").write_bytes(b"not a picture")
+    for command, source, message in (
+        ("decompress", "not.pxr", "not.pxr: not a pixelrnn compressed file"),
+        ("decompress", "missing.pxr", "No such file"),
+        ("compress", "picture.png", "not an image that Pillow can read"),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--model", str(folder), str(tmp_path / source), "-o", str(tmp_path / "out")])
+        assert message in capsys.readouterr().err
