@@ -48,7 +48,9 @@ def test_files_cost_what_the_model_says(name):
     with torch.no_grad():
         model_bits = float(-model.log_prob(images).sum()) / math.log(2)
     assert model_bits > 2000, "2% of it must be more than the range coder's last word or two"
-    file_bits = 8 * (len(pixelrnn.compress(model, images)) - HEADER.size)
+    blob = pixelrnn.compress(model, images)
+    assert torch.equal(pixelrnn.decompress(model, blob), images)
+    file_bits = 8 * (len(blob) - HEADER.size)
     assert abs(file_bits - model_bits) <= 0.02 * model_bits
 
 
@@ -68,6 +70,8 @@ def test_empty_truncated_and_foreign_files_are_refused():
     blob = pixelrnn.compress(model, torch.randint(0, 6, (2, 3, 4, 5)))
     with pytest.raises(ValueError, match="empty"):
         pixelrnn.decompress(model, b"")
+    with pytest.raises(ValueError, match="expected the bytes of a compressed file, got str"):
+        pixelrnn.decompress(model, blob.hex())
     with pytest.raises(ValueError, match="not a pixelrnn compressed file"):
         pixelrnn.decompress(model, b"\x89PNG\r\n\x1a\n" + blob[8:])
     for length in range(1, len(blob)):

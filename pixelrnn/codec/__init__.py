@@ -75,6 +75,8 @@ def decompress(model: PixelModel, blob: bytes) -> torch.Tensor:
 
     Raises ``ValueError`` for anything else: not such a file, another model's file, a truncated or altered one.
     """
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise ValueError(f"expected the bytes of a compressed file, got {type(blob).__name__}")
     count, checksum, payload = _read_header(model, bytes(blob))
     if len(payload) % 4:
         raise ValueError("the compressed file is truncated or damaged: its data is not a whole number of 32-bit words")
