@@ -175,3 +175,7 @@ def test_cli_refuses_files_it_cannot_decompress(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main([command, "--model", str(folder), str(tmp_path / source), "-o", str(tmp_path / "out")])
         assert message in capsys.readouterr().err
+    (tmp_path / "a").mkdir()
+    with pytest.raises(SystemExit):
+        main(["compress", "--model", str(folder), str(tmp_path / "picture.png"), str(tmp_path / "a" / "picture.png"), "-o", "x"])
+    assert "would both be written to one file" in capsys.readouterr().err
