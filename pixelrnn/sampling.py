@@ -9,6 +9,7 @@ pixel once per colour), which costs ``O(H*W)`` in all.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -119,15 +120,22 @@ def _generate(model, canvas, unknown, order, temperature, seed, cached) -> Itera
         generator.seed()
     else:
         generator.manual_seed(int(seed))
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         if cached:
-            steps = _cached_steps(model, canvas, unknown, temperature, generator)
+            steps = cached_steps(model, canvas, unknown, lambda logits, position: _sample_value(logits, temperature, generator))
         else:
             steps = _reference_steps(model, canvas, order, temperature, generator)
         for index, (position, probs, value) in enumerate(steps):
             yield Step(position, probs, value, canvas, index, len(order))
+
+
+@contextlib.contextmanager
+def evaluating(model: PixelModel) -> Iterator[None]:
+    """``model`` in eval mode for the block, then back in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
     finally:
         model.train(was_training)
 
@@ -164,9 +172,17 @@ def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Gen
     return probs, value
 
 
-def _cached_steps(model, canvas, unknown, temperature, generator):
-    """Raster order through each of the model's sampling stages, one :class:`Cache` each; yields
-    ``(position, probs, value)`` of each sampled sub-pixel."""
+def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, choose) -> Iterator[tuple]:
+    """Fill ``canvas`` (``LongTensor[n, C, H, W]``) in place where ``unknown`` (``BoolTensor[H, W]``), one
+    sub-pixel at a time in the model's generation order, stepping one :class:`Cache` per sampling stage
+    in raster order.
+
+    ``choose(logits, position)`` decides each sub-pixel: given its logits ``[n, levels]`` and its
+    ``(c, i, j)``, it returns ``(probs, value)``, ``value`` a ``LongTensor[n]``; the sampler draws the
+    value, the codec (:mod:`pixelrnn.codec`) reads it from the image or from the compressed file.
+    Yields ``(position, probs, value)`` of each sub-pixel. Run it under ``torch.inference_mode`` and
+    :func:`evaluating`.
+    """
     colors = model.colors
     for stage_model, cond, image, stage_unknown, stride in model.sampling_stages(canvas, unknown):
         todo = stage_unknown.nonzero()
@@ -182,9 +198,10 @@ def _cached_steps(model, canvas, unknown, temperature, generator):
                     cache.step(image, i, j, colors - 1)
                     continue
                 for c in range(colors):
-                    probs, value = _sample_value(cache.step(image, i, j, c), temperature, generator)
+                    position = (c, i * stride, j * stride)
+                    probs, value = choose(cache.step(image, i, j, c), position)
                     image[:, c, i, j] = value
-                    yield (c, i * stride, j * stride), probs, value
+                    yield position, probs, value
 
 
 def _reference_steps(model, canvas, order, temperature, generator):

@@ -3,8 +3,10 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, tiny_checkpoints
+from PIL import Image
 
 #: A third of the suite's time: deselect with -m "not slow" while working.
 pytestmark = pytest.mark.slow
@@ -70,3 +72,34 @@ def test_training_throughput_benchmark_compares_the_recurrent_layers_with_pixelc
     assert rows[0].split("|")[-2].strip() == "1.00x"
     for row in rows[1:]:
         assert float(row.split("|")[-2].strip()[:-1]) > 0
+
+
+def test_compression_benchmark_prints_a_row_per_model(tmp_path):
+    """On a folder of pictures: four in test/, of which the first three are compressed, in files of two."""
+    fashion, _ = tiny_checkpoints(tmp_path)
+    (tmp_path / "pictures" / "test").mkdir(parents=True)
+    for k in range(4):
+        pixels = np.random.default_rng(k).integers(0, 256, (8, 8), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / "pictures" / "test" / f"{k}.png")
+    header, row = run(
+        "compression.py", "--checkpoints", fashion, "--data", str(tmp_path / "pictures"), "--max-images", "3", "--batch-size", "2"
+    )
+    assert [cell.strip() for cell in header.split("|")[1:-1]] == [
+        "data",
+        "model",
+        "images",
+        "codec",
+        "model",
+        "PNG",
+        "WebP",
+        "JPEG XL",
+        "xz",
+        "encode images/s",
+        "decode images/s",
+    ]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[:3] == ["pictures", "fashion_mnist-pixelcnn", "3"]
+    codec, model = float(cells[3]), float(cells[4])
+    files, header_bits, last_words_bits, dims = 2, 26 * 8, 64, 3 * 64
+    assert model < codec < model + files * (header_bits + last_words_bits) / dims
+    assert all(cell == "n/a" or float(cell) > 0 for cell in cells[5:])

@@ -1,0 +1,174 @@
+"""A lossless image codec built on the models: files whose size is the model's -log2 p(x), plus a header.
+
+blob = pixelrnn.compress(model, image)     # LongTensor[C, H, W] or [B, C, H, W] -> bytes
+image = pixelrnn.decompress(model, blob)   # -> the same LongTensor
+
+Each sub-pixel is range-coded (``constriction``) with the distribution the model gives it in its
+generation order. Decoding must see exactly the probabilities that encoding used: one quantized
+frequency that differs in one unit garbles the rest of the file. A full forward pass and the cached
+sampler agree only to the last few bits of a float, so both directions run the same code,
+:func:`coded_steps`, over the cached sampler's stepping loop (:func:`pixelrnn.sampling.cached_steps`):
+the encoder feeds it the image's values, the decoder the values it decodes, on a canvas that starts
+blank in both. A batch is coded together, each step's ``B`` values one after the other, and decoded
+together: the decoder's batch is the encoder's, so every matrix product has the same shape on both sides
+(the batch size alone moves the shipped Fashion-MNIST PixelCNN's probabilities by up to 1e-5).
+
+That exactness holds on one kind of machine and software: the same float operations on another CPU
+or library version may round differently, and then the checksum refuses the file.
+
+The file: a 26-byte header (:data:`HEADER`, big-endian: magic ``PXR``, format version, the number of
+images ``B`` of a batch ``[B, C, H, W]`` or 0 for one image ``[C, H, W]``, then ``C``, ``H``, ``W``,
+``levels - 1``, a 4-byte seal of the model and those fields, and the first 8 bytes of the sha256 of the
+image's values as uint8), then the range coder's 32-bit words, little-endian. The seal (a sha256 of the
+model's :func:`fingerprint` and the fields before it) refuses another model's file, and a damaged
+header, before decoding starts: an altered batch size would otherwise decode millions of images. The
+header is kept small because at 28x28 each of its bytes costs 0.01 bits/dim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+
+import constriction
+import numpy as np
+import torch
+
+from ..base import PixelModel
+from ..sampling import cached_steps, evaluating
+
+MAGIC = b"PXR"
+FORMAT_VERSION = 1
+#: magic, version, batch (0: one image), C, H, W, levels - 1; then the seal and the image checksum.
+FIELDS = struct.Struct(">3sBIBHHB")
+HEADER = struct.Struct(f">{FIELDS.size}s4s8s")
+#: Every sub-pixel value gets a distinct nonzero frequency: no value is ever impossible to code.
+_CATEGORICAL = constriction.stream.model.Categorical(perfect=False)
+
+
+def compress(model: PixelModel, image: torch.Tensor) -> bytes:
+    """``image`` (``LongTensor[C, H, W]`` or ``[B, C, H, W]``, values in ``[0, levels)``) -> the compressed file.
+
+    A batch is coded as one file, decoded as one batch by :func:`decompress`.
+    """
+    batch = _as_batch(model, image)
+    encoder = constriction.stream.queue.RangeEncoder()
+
+    def true_value(position, probs):
+        c, i, j = position
+        values = batch[:, c, i, j]
+        encoder.encode(values.cpu().numpy().astype(np.int32), _CATEGORICAL, probs)
+        return values
+
+    canvas = torch.zeros_like(batch)
+    for _ in coded_steps(model, canvas, true_value):
+        pass
+    count = 0 if image.dim() == 3 else len(batch)
+    fields = FIELDS.pack(MAGIC, FORMAT_VERSION, count, *model.image_shape, model.levels - 1)
+    header = HEADER.pack(fields, _seal(model, fields), _checksum(batch))
+    return header + encoder.get_compressed().astype("<u4").tobytes()
+
+
+def decompress(model: PixelModel, blob: bytes) -> torch.Tensor:
+    """A file from :func:`compress` -> the image or batch it holds, exactly (on the model's device).
+
+    Raises ``ValueError`` for anything else: not such a file, another model's file, a truncated or altered one.
+    """
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise ValueError(f"expected the bytes of a compressed file, got {type(blob).__name__}")
+    count, checksum, payload = _read_header(model, bytes(blob))
+    if len(payload) % 4:
+        raise ValueError("the compressed file is truncated or damaged: its data is not a whole number of 32-bit words")
+    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
+
+    def decoded_value(position, probs):
+        try:
+            values = decoder.decode(_CATEGORICAL, probs)
+        except AssertionError as error:  # how constriction reports data that no encoder could have written
+            raise ValueError(f"the compressed file is damaged (truncated or altered): {error}") from None
+        return torch.from_numpy(values.astype(np.int64)).to(canvas.device)
+
+    canvas = torch.zeros(max(count, 1), *model.image_shape, dtype=torch.long, device=model.device)
+    for _ in coded_steps(model, canvas, decoded_value):
+        pass
+    if _checksum(canvas) != checksum:
+        raise ValueError("the compressed file is damaged (truncated or altered): the decoded image fails its checksum")
+    return canvas if count else canvas[0]
+
+
+@torch.inference_mode()
+def coded_steps(model: PixelModel, canvas: torch.Tensor, value_of):
+    """Fill the blank ``canvas`` (``LongTensor[B, C, H, W]``) in the model's generation order with the
+    values ``value_of(position, probs)`` gives (``LongTensor[B]``), where ``probs`` (``float64 [B, levels]``)
+    is the distribution of sub-pixel ``position = (c, i, j)`` that both encoder and decoder code it with.
+
+    Yields ``(position, probs, value)`` of each sub-pixel.
+    """
+    _, _, h, w = canvas.shape
+
+    def choose(logits, position):
+        # The coder quantizes float64 numpy probabilities; a float64 softmax keeps them a
+        # function of the logits alone, which encoder and decoder compute alike.
+        probs = torch.softmax(logits.to(torch.float64), dim=-1).cpu().numpy()
+        return probs, value_of(position, probs)
+
+    everything = torch.ones(h, w, dtype=torch.bool, device=canvas.device)
+    with evaluating(model):
+        yield from cached_steps(model, canvas, everything, choose)
+
+
+def fingerprint(model: PixelModel) -> bytes:
+    """A sha256 over the model's configuration and every tensor of its state dict (name, dtype, shape,
+    bytes; in name order): 32 bytes that change with any weight."""
+    digest = hashlib.sha256(json.dumps(model.config, sort_keys=True).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name} {tensor.dtype} {list(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.digest()
+
+
+def _seal(model: PixelModel, fields: bytes) -> bytes:
+    """The first 4 bytes of a sha256 of the model's fingerprint and the header's fields."""
+    return hashlib.sha256(fingerprint(model) + fields).digest()[:4]
+
+
+def _checksum(batch: torch.Tensor) -> bytes:
+    """The first 8 bytes of the sha256 of the values (all below 256) as uint8."""
+    return hashlib.sha256(batch.to(torch.uint8).cpu().numpy().tobytes()).digest()[:8]
+
+
+def _as_batch(model: PixelModel, image) -> torch.Tensor:
+    """Check ``image`` for ``model``; ``LongTensor[B, C, H, W]`` on the model's device."""
+    if not isinstance(model, PixelModel):
+        raise ValueError(f"expected a pixelrnn model, got {type(model).__name__}")
+    if isinstance(image, torch.Tensor) and image.dim() == 3:
+        image = image[None]
+    model.check_input(image)
+    if len(image) == 0:
+        raise ValueError("the batch holds no images: there is nothing to compress")
+    return image.to(model.device, torch.long)
+
+
+def _read_header(model: PixelModel, blob: bytes):
+    """Check the header against ``model``; ``(batch size or 0 for one image, image checksum, payload)``."""
+    if len(blob) < HEADER.size:
+        what = "empty" if not blob else f"only {len(blob)} bytes long"
+        raise ValueError(f"not a pixelrnn compressed file: it is {what}, shorter than the {HEADER.size}-byte header")
+    fields, seal, checksum = HEADER.unpack_from(blob)
+    magic, version, count, c, h, w, top = FIELDS.unpack(fields)
+    if magic != MAGIC:
+        raise ValueError(f"not a pixelrnn compressed file: it starts with {magic!r}, not {MAGIC!r}")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"the file is in format version {version}; this pixelrnn reads version {FORMAT_VERSION}")
+    if (c, h, w) != model.image_shape or top + 1 != model.levels:
+        raise ValueError(
+            f"the file holds {c}x{h}x{w} images with {top + 1} levels, but the model takes "
+            f"{'x'.join(map(str, model.image_shape))} with {model.levels}: decompress it with the model that compressed it"
+        )
+    if seal != _seal(model, fields):
+        raise ValueError(
+            "the file was compressed with another model (or its header is damaged): decompress it with the model that made it"
+        )
+    return count, checksum, blob[HEADER.size :]
