@@ -62,7 +62,7 @@ class DiagonalBiLSTMLayer(nn.Module):
         inputs = torch.stack([x, backward_in.flip(-1)])
         # The 1x1 input-to-state convolutions as one matrix per direction, [2, 4h, channels]:
         # the scan applies them, with the state-to-state kernels, one step at a time.
-        weight_in = torch.stack([d.input_to_state.weight * d.input_to_state.mask for d in directions])[..., 0, 0]
+        weight_in = torch.stack([d.input_to_state.masked_weight() for d in directions])[..., 0, 0]
         bias = torch.stack([d.input_to_state.bias + d.state_to_state.bias for d in directions])
         if conditioned(self.cond_to_state, cond):
             inputs = torch.cat([inputs, torch.stack([cond, cond.flip(-1)])], dim=2)

@@ -77,8 +77,12 @@ class MaskedConv2d(nn.Conv2d):
         mask = causal_mask(out_channels, in_channels, (kh, kw), mask_type, colors, out_chunks, in_chunks)
         self.register_buffer("mask", mask, persistent=False)
 
+    def masked_weight(self) -> torch.Tensor:
+        """The kernel as the convolution applies it, ``[out, in, kh, kw]``: the weights times the mask."""
+        return self.weight * self.mask
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+        return F.conv2d(x, self.masked_weight(), self.bias, padding=self.padding)
 
 
 class PixelConv:
@@ -91,13 +95,14 @@ class PixelConv:
     """
 
     def __init__(self, conv: nn.Conv1d | nn.Conv2d):
-        weight = conv.weight.detach()
+        masked = isinstance(conv, MaskedConv2d)
+        weight = (conv.masked_weight() if masked else conv.weight).detach()
         self.padding = conv.padding
         self.bias = conv.bias.detach()
-        if isinstance(conv, MaskedConv2d):
+        if masked:
             # Rows below the centre are masked out: drop them from the window altogether.
             ph, pw = conv.padding
-            weight = (weight * conv.mask)[:, :, : ph + 1]
+            weight = weight[:, :, : ph + 1]
             around = weight.clone()
             around[:, :, ph, pw] = 0
             self.around_t = around.flatten(1).t().contiguous()

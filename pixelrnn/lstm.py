@@ -8,8 +8,8 @@ with a hand-written backward pass (back-propagation through time). Written with 
 each step of the recurrence is a dozen small tensor operations whose backward pass slices,
 pads and accumulates full-size gradient tensors; for the small states of these models the
 time went to that memory traffic, not to arithmetic. The scan does each step's arithmetic
-once in each direction, in preallocated buffers, and computes the kernel's gradient for
-all steps in one matrix product at the end.
+once in each direction, on preallocated buffers: one matrix product for the gates (inputs,
+bias and previous states together), and the cell's element-wise work.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Each layer computes the gates of a whole row at once from
 
 * input-to-state: a 1x3 mask-B convolution over the layer's input along the current row
-  (the pixel to the left and the pixel itself, colour-masked), done for all rows in one
-  convolution before the recurrence, and
+  (the pixel to the left and the pixel itself, colour-masked), and
 * state-to-state: a width-3 convolution over the previous row's hidden state.
 
 So the state at ``(i, j)`` sees ``(i - 1, j - 1 .. j + 1)``, which see one more column on
@@ -16,6 +15,7 @@ the 7x7 mask-A input convolution), which is why the context is triangular, not f
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import Cache, PixelModel
@@ -50,8 +50,8 @@ class RowLSTMLayer(nn.Module):
         # The 1x3 mask-B input-to-state convolution reads the pixel to the left and the pixel
         # itself (its right tap is masked out): one matrix over both, tap-major.
         conv = self.input_to_state
-        weight_in = (conv.weight * conv.mask)[:, :, 0, :2].permute(0, 2, 1).flatten(1)
-        windows = [torch.nn.functional.pad(lines, (0, 0, 0, 0, 1, 0))[:, :-1], lines]
+        weight_in = conv.masked_weight()[:, :, 0, :2].permute(0, 2, 1).flatten(1)
+        windows = [F.pad(lines, (0, 0, 0, 0, 1, 0))[:, :-1], lines]
         bias = conv.bias + self.state_to_state.bias
         if conditioned(self.cond_to_state, cond):
             windows.append(maps_to_lines(cond))
