@@ -23,7 +23,7 @@ import time
 import torch
 
 import pixelrnn
-from train.hardware import hardware_name
+from pixelrnn.hardware import hardware_name
 
 
 def timed(fn, device) -> float:

@@ -38,7 +38,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import pixelrnn
-from train.train import NegativeLogLikelihood, hardware_name
+from pixelrnn.hardware import hardware_name
+from train.train import NegativeLogLikelihood
 
 SHAPES = ((1, 28, 28), (3, 32, 32))
 

@@ -126,7 +126,7 @@ def test_bad_images_are_refused(image, message):
 
 
 def test_cli_round_trip_on_png_files(tmp_path, capsys):
-    """PNG in, .pxr out, PNG back with every pixel as it was; grey and RGB, 256 levels."""
+    """PNG in, .prnn out, PNG back with every pixel as it was; grey and RGB, 256 levels."""
     for name, shape in (("pixelcnn", (1, 6, 5)), ("multiscale", (3, 4, 6))):
         model = tiny(name, shape, levels=256)
         folder = model.save_pretrained(tmp_path / name)
@@ -136,7 +136,7 @@ def test_cli_round_trip_on_png_files(tmp_path, capsys):
             sources.append(tmp_path / f"{name}-{k}.png")
             Image.fromarray(picture[..., 0] if shape[0] == 1 else picture).save(sources[-1])
         assert main(["compress", "--model", str(folder), *map(str, sources), "-o", str(tmp_path / "packed")]) == 0
-        packed = [tmp_path / "packed" / f"{source.stem}.pxr" for source in sources]
+        packed = [tmp_path / "packed" / f"{source.stem}.prnn" for source in sources]
         assert "bits/dim" in capsys.readouterr().out
         assert main(["decompress", "--model", str(folder), *map(str, packed), "-o", str(tmp_path / "unpacked")]) == 0
         for source in sources:
@@ -165,11 +165,11 @@ def test_cli_refuses_pictures_it_would_not_restore_exactly(tmp_path, capsys, pic
 
 def test_cli_refuses_files_it_cannot_decompress(tmp_path, capsys):
     folder = tiny("pixelcnn", (1, 6, 5)).save_pretrained(tmp_path / "model")
-    (tmp_path / "not.pxr").write_bytes(b"PXR")
+    (tmp_path / "not.prnn").write_bytes(b"PXR")
     (tmp_path / "picture.png").write_bytes(b"not a picture")
     for command, source, message in (
-        ("decompress", "not.pxr", "not.pxr: not a pixelrnn compressed file"),
-        ("decompress", "missing.pxr", "No such file"),
+        ("decompress", "not.prnn", "not.prnn: not a pixelrnn compressed file"),
+        ("decompress", "missing.prnn", "No such file"),
         ("compress", "picture.png", "not an image that Pillow can read"),
     ):
         with pytest.raises(SystemExit):
@@ -179,3 +179,24 @@ def test_cli_refuses_files_it_cannot_decompress(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["compress", "--model", str(folder), str(tmp_path / "picture.png"), str(tmp_path / "a" / "picture.png"), "-o", "x"])
     assert "would both be written to one file" in capsys.readouterr().err
+
+
+def test_cli_bench_measures_every_kth_image_and_refuses_missing_data(tmp_path, capsys):
+    """``bench`` on a folder of five pictures, every second one (images 0, 2, 4) in files of two."""
+    folder = tiny("pixelcnn", (1, 6, 5), levels=256).save_pretrained(tmp_path / "model")
+    (tmp_path / "pictures" / "test").mkdir(parents=True)
+    for k in range(5):
+        Image.fromarray(np.random.default_rng(k).integers(0, 256, (6, 5), dtype=np.uint8)).save(
+            tmp_path / "pictures" / "test" / f"{k}.png"
+        )
+    arguments = ["bench", "--model", str(folder), "--data", str(tmp_path / "pictures"), "--every", "2", "--batch-size", "2"]
+    assert main(arguments) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[:3] == ["pictures", "model", "3"]
+    codec, model = float(cells[3]), float(cells[4])
+    assert 7 < model < codec  # random pictures cost about 8 bits per value, and the files a little more
+    with pytest.raises(SystemExit):
+        main(["bench", "--model", str(folder), "--data", str(tmp_path / "nowhere")])
+    error = capsys.readouterr().err
+    assert "nowhere" in error and "Traceback" not in error

@@ -27,13 +27,13 @@ from tqdm import tqdm
 
 import pixelrnn
 from pixelrnn import bits_per_dim, data
+from pixelrnn.hardware import hardware_name
 
 from . import checkpoint
 from .datasets import IndexedBatches, load_data, on_device_if_it_fits
 from .distributed import Distributed, setup
 from .evaluate import evaluate
 from .grid import save_grid
-from .hardware import hardware_name
 from .metrics import MetricsLog
 from .options import TRAJECTORY_ARGS, build_parser
 

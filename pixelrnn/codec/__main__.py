@@ -1,7 +1,8 @@
 """``python -m pixelrnn.codec``: compress image files with a model, and decompress them.
 
-python -m pixelrnn.codec compress --model PATH_OR_REPO IMAGE... -o DIR     # DIR/<name>.pxr for each image
+python -m pixelrnn.codec compress --model PATH_OR_REPO IMAGE... -o DIR     # DIR/<name>.prnn for each image
 python -m pixelrnn.codec decompress --model PATH_OR_REPO FILE... -o DIR    # DIR/<name>.png for each file
+python -m pixelrnn.codec bench --model PATH_OR_REPO... [--data NAME_OR_PATH]  # a table against PNG, WebP, JPEG XL, xz
 
 Each image is its own file, coded alone: the model must be the one that decompresses it.
 """
@@ -18,11 +19,11 @@ import torch
 from ..likelihood import bits_per_dim
 from ..models import load
 from ..storage import atomic_write
-from . import compress, decompress
+from . import bench, compress, decompress
 from .image_files import read_image_file, write_image_file
 
 #: The suffix of compressed files.
-SUFFIX = ".pxr"
+SUFFIX = ".prnn"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,12 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--model", required=True, metavar="PATH_OR_REPO", help="a save_pretrained folder or Hub repo id")
         command.add_argument("inputs", nargs="+", metavar=inputs, help=what)
         command.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="folder to write into")
+    bench.add_arguments(commands.add_parser("bench", help=bench.__doc__.split("\n\n")[0].split(": ", 1)[1]))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        bench.run(args, parser.error)
+        return 0
     suffix = SUFFIX if args.command == "compress" else ".png"
     outputs = [args.output / (Path(source).stem + suffix) for source in args.inputs]
     if len(set(outputs)) < len(outputs):
