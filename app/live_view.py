@@ -1,4 +1,5 @@
-"""The live generation view shared by the Complete and Sample tabs.
+"""The live generation view shared by the Complete, Sample and Compress tabs (a decoding is a generation
+whose values the file chooses).
 
 Components: the samples side by side, the transport buttons (Pause, Resume, Step pixel,
 Step row, Finish, Stop), a speed slider, a status line and one softmax chart per colour.
@@ -53,18 +54,24 @@ class LiveView:
     stop: gr.Button
     plots: list[gr.BarPlot]
     #: For API clients: ``{"state", "count", "total", "position": [c, i, j]}`` of every frame, and
-    #: once it stops playing ``"images"``: the samples' values, ``[n][C][H][W]``.
+    #: once it stops playing ``"images"``: the samples' values, ``[n][C][H][W]``; ``"error"`` when it failed.
     progress: gr.JSON
+    #: The label of the button that starts a run, and the state shown while one plays.
+    start_label: str = "Generate"
+    running: str = "Generating"
 
     @classmethod
-    def build(cls, name: str, colors: int = 3) -> LiveView:
+    def build(
+        cls, name: str, colors: int = 3, label: str = "Samples", start_label: str = "Generate", running: str = "Generating"
+    ) -> LiveView:
         """Create, inside the current row, a column with the samples and controls and one with the charts.
 
-        ``colors``: channels of the model chosen when the page opens (1 shows one chart).
+        ``colors``: channels of the model chosen when the page opens (1 shows one chart); ``label``: the
+        picture's; ``start_label``: the tab's start button's; ``running``: the state shown while a run plays.
         """
         with gr.Column(scale=3, min_width=360):
             picture = gr.Image(
-                label="Samples",
+                label=label,
                 type="numpy",
                 image_mode="RGBA",
                 format="png",
@@ -90,7 +97,7 @@ class LiveView:
                 info="1 pixel per second … 500 per second; 10: as fast as the model goes",
                 elem_id=f"{name}-speed",
             )
-            status = gr.Markdown("Press **Generate**.", label="status", elem_id=f"{name}-status", elem_classes=["status"])
+            status = gr.Markdown(f"Press **{start_label}**.", label="status", elem_id=f"{name}-status", elem_classes=["status"])
             progress = gr.JSON(label="progress", visible=False)
         with gr.Column(scale=2, min_width=280, elem_classes=["softmax-column"]):
             gr.Markdown(
@@ -98,7 +105,9 @@ class LiveView:
                 "Pause and click any generated pixel to see the distributions it was drawn from."
             )
             plots = distribution_plots(colors)
-        return cls(name, picture, status, speed, pause, resume, step_pixel, step_row, finish, stop, plots, progress)
+        return cls(
+            name, picture, status, speed, pause, resume, step_pixel, step_row, finish, stop, plots, progress, start_label, running
+        )
 
     # ------------------------------------------------------------------ outputs
     @property
@@ -123,14 +132,18 @@ class LiveView:
         else:
             status = render.status(run, state)
         progress = {"state": state, "count": run.count, "total": run.total, "position": run.position}
-        if state != "Generating":
+        if state != self.running:
             progress["images"] = run.image.tolist()
+        if run.error is not None:
+            progress["error"] = run.error
         return [render.samples_picture(run, selected), *plots, status, progress]
 
     @staticmethod
     def state_of(run: LiveGeneration) -> str:
-        """What a run that is not playing is: ``Done``, ``Stopped`` or ``Paused``."""
-        return "Done" if run.finished else "Stopped" if run.stopped else "Paused"
+        """What a run that is not playing is: ``Done``, ``Failed`` (see ``run.error``), ``Stopped`` or ``Paused``."""
+        if run.finished:
+            return "Done"
+        return "Failed" if run.error is not None else "Stopped" if run.stopped else "Paused"
 
     # ------------------------------------------------------------------ events
     def stream(self, run: LiveGeneration, token: int):
@@ -138,11 +151,11 @@ class LiveView:
         if run.finished or run.stopped:
             yield self.frame(run, self.state_of(run))
             return
-        yield self.frame(run, "Generating")
+        yield self.frame(run, self.running)
         next_charts = 0.0
         for _ in run.play(token):
             now = time.monotonic()
-            yield self.frame(run, "Generating", charts=now >= next_charts)
+            yield self.frame(run, self.running, charts=now >= next_charts)
             if now >= next_charts:
                 next_charts = now + 1.0 / CHART_FPS
         yield self.frame(run, self.state_of(run))
@@ -150,7 +163,7 @@ class LiveView:
     def run_of(self, session: Session) -> LiveGeneration:
         run = session.runs.get(self.name)
         if run is None:
-            raise gr.Error("Nothing is being generated: press Generate first.")
+            raise gr.Error(f"Nothing is being generated: press {self.start_label} first.")
         return run
 
     # ------------------------------------------------------------------ handlers
@@ -229,13 +242,19 @@ class LiveView:
     ) -> None:
         """Start a run with ``make_run(session, *inputs)`` when ``start`` is clicked; connect the controls.
 
+        API names: ``<name>_<start label>`` (``sample_generate``) starts a run, ``<name>_pause``, ``<name>_stop``... act on it.
+
         ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
         """
         quiet = dict(show_progress="hidden", concurrency_limit=None)
         private = dict(api_visibility="private", **quiet)
         streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
         started = start.click(
-            self.starter(make_run), [session, *inputs, self.speed], self.outputs, api_name=f"{self.name}_generate", **streaming
+            self.starter(make_run),
+            [session, *inputs, self.speed],
+            self.outputs,
+            api_name=f"{self.name}_{self.start_label.lower()}",
+            **streaming,
         )
         resumed = self.resume.click(self.on_resume, [session], self.outputs, api_name=f"{self.name}_resume", **streaming)
         self.pause.click(self.on_pause, [session], None, api_name=f"{self.name}_pause", **quiet)

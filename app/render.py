@@ -60,8 +60,10 @@ def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
 
 
 def status(run: LiveGeneration, state: str) -> str:
-    """Markdown status: what is happening, progress, and the current pixel's drawn values."""
+    """Markdown status: what is happening, progress, and the current pixel's drawn values (or why it failed)."""
     head = f"**{state}** · {run.count} / {run.total} sub-pixels"
+    if run.error is not None:
+        return f"{head} · ⚠ {run.error}"
     if run.position is None:
         return head
     _, i, j = run.position

@@ -21,16 +21,19 @@ from conftest import TINY, free_port, tiny_checkpoints  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
+from pixelrnn.codec import HEADER, decoding  # noqa: E402
 from pixelrnn.pictures import to_uint8  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
+from app import render  # noqa: E402
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
 from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
 from app.live import LiveGeneration  # noqa: E402
+from app.live_view import LiveView  # noqa: E402
 from app.server import serve  # noqa: E402
 from app.session import Session  # noqa: E402
 from app.uploads import open_image  # noqa: E402
@@ -251,7 +254,7 @@ def test_live_generation_steps_by_pixel_and_row_and_keeps_distributions(tmp_path
     model = pixelrnn.build_model("row_lstm", image_shape=(3, 4, 5), levels=16, **TINY)
     image = torch.randint(0, 16, (3, 4, 5))
     mask = lower_half(4, 5)
-    run = LiveGeneration(model, 2, image, mask, seed=0)
+    run = LiveGeneration(pixelrnn.generate(model, 2, image, mask, seed=0))
     assert run.step_pixel() == 3 and run.position == (2, 2, 0)
     assert run.step_row() == 12 and run.position == (2, 2, 4)
     assert run.finish() == 15 and run.finished
@@ -259,6 +262,26 @@ def test_live_generation_steps_by_pixel_and_row_and_keeps_distributions(tmp_path
     drawn = run.probs[:, :, mask].gather(-1, run.image[:, :, mask].unsqueeze(-1))
     assert (drawn > 0).all() and torch.allclose(run.probs[:, :, mask].sum(-1), torch.ones(2, 3, int(mask.sum())))
     assert (run.probs[:, :, ~mask] == 0).all()
+
+
+def test_live_decoding_steps_through_a_file_and_a_damaged_one_fails_with_its_reason():
+    model = pixelrnn.build_model("row_lstm", image_shape=(3, 4, 5), levels=16, **TINY)
+    image = torch.randint(0, 16, (3, 4, 5), generator=torch.Generator().manual_seed(5))
+    blob = pixelrnn.compress(model, image)
+    run = LiveGeneration(decoding(model, blob))
+    assert run.n == 1 and run.total == 60
+    assert run.step_pixel() == 3 and run.position == (2, 0, 0)
+    assert torch.equal(run.image[0, :, 0, 0], image[:, 0, 0]) and run.image[0, :, 0, 1:].eq(0).all()
+    assert run.finish() == 57 and run.finished and run.error is None
+    assert torch.equal(run.image[0], image)
+    assert torch.allclose(run.probs.sum(-1), torch.ones(1, 3, 4, 5))
+
+    damaged = bytearray(blob)
+    damaged[HEADER.size] ^= 0x80
+    run = LiveGeneration(decoding(model, bytes(damaged)))
+    run.finish()
+    assert run.stopped and not run.finished and "damaged" in run.error
+    assert LiveView.state_of(run) == "Failed" and run.error in render.status(run, "Failed")
 
 
 # ---------------------------------------------------------------------------------- weights
