@@ -22,6 +22,7 @@ from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
 from pixelrnn.codec import HEADER, decoding  # noqa: E402
+from pixelrnn.codec.baselines import picture_sizes  # noqa: E402
 from pixelrnn.pictures import to_uint8  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -44,10 +45,14 @@ RGB = "CIFAR-10 · Row LSTM"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoints")
-    tiny_checkpoints(root)
-    demo = create_app([root])
+def checkpoint_folders(tmp_path_factory) -> list[str]:
+    """The folders of the models the server serves: ``GREY``'s, then ``RGB``'s."""
+    return tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="module")
+def server(checkpoint_folders):
+    demo = create_app([Path(checkpoint_folders[0]).parent])
     _, url, _ = serve(demo, port=free_port(), block=False)
     yield url
     demo.close()
@@ -200,6 +205,64 @@ def test_likelihood_scores_every_model_of_the_data_set(client, tmp_path):
     items, summary = client.predict(group="fashion_mnist", editor=value, api_name="/likelihood")
     assert [item["caption"].split(" · ")[0] for item in items] == ["the image", "PixelCNN"]
     assert "bits/dim" in summary
+
+
+def picture_value(tmp_path, pixels: np.ndarray) -> dict:
+    """What the ImageEditor sends for a picture (``uint8 [H, W]`` or ``[H, W, 3]``) with nothing drawn on it."""
+    path = tmp_path / "picture.png"
+    Image.fromarray(pixels).save(path)
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+
+
+def decode_live(client, model: str, path) -> dict:
+    """Decode the file at ``path`` in the Compress tab's live view, flat out; the last frame's progress."""
+    job = client.submit(model=model, packed=handle_file(str(path)), speed=10, api_name="/compress_decode")
+    job.result(timeout=120)
+    return job.outputs()[-1][-1]
+
+
+def test_compress_sizes_the_file_beside_png_and_the_file_decodes_back_live(client, tmp_path, checkpoint_folders):
+    pixels = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    image = torch.from_numpy(pixels).permute(2, 0, 1).long()
+    path, table = client.predict(editor=picture_value(tmp_path, pixels), model=RGB, api_name="/compress")
+    assert Path(path).name == "cifar-10-row-lstm.prnn"
+    blob = Path(path).read_bytes()
+    model = pixelrnn.load(checkpoint_folders[1])
+    assert torch.equal(pixelrnn.decompress(model, blob), image)
+
+    assert table["headers"] == ["format", "bytes", "bits/dim"]
+    rows = {name: (size, bits) for name, size, bits in table["data"]}
+    dims = 3 * 8 * 8
+    assert rows["pixelrnn (.prnn)"] == (len(blob), round(len(blob) * 8 / dims, 3))
+    with torch.no_grad():
+        model_bits = float(pixelrnn.bits_per_dim(model.log_prob(image[None]), model.image_shape)[0])
+    assert rows["the model's -log2 p(x)"][1] == pytest.approx(model_bits, abs=1e-3)
+    assert abs(len(blob) - HEADER.size - rows["the model's -log2 p(x)"][0]) <= 8  # the range coder's last word or two
+    for name, size in picture_sizes(image, 256).items():
+        assert rows[name] == (size, round(size * 8 / dims, 3))
+
+    progress = decode_live(client, RGB, path)
+    assert progress["state"] == "Done" and progress["count"] == progress["total"] == dims
+    assert torch.equal(torch.tensor(progress["images"]), image[None])
+
+
+def test_files_that_do_not_decode_are_refused_with_a_message(client, tmp_path):
+    grey = np.random.default_rng(4).integers(0, 256, (8, 8), dtype=np.uint8)
+    path, _ = client.predict(editor=picture_value(tmp_path, grey), model=GREY, api_name="/compress")
+    with pytest.raises(Exception, match=r"fashion-mnist-pixelcnn.prnn: the file holds 1x8x8 images"):
+        decode_live(client, RGB, path)
+    (tmp_path / "empty.prnn").write_bytes(b"")
+    with pytest.raises(Exception, match="empty.prnn: not a pixelrnn compressed file: it is empty"):
+        decode_live(client, GREY, tmp_path / "empty.prnn")
+    with pytest.raises(Exception, match="Upload a .prnn file"):
+        client.predict(model=GREY, packed=None, speed=10, api_name="/compress_decode")
+
+    damaged = bytearray(Path(path).read_bytes())
+    damaged[HEADER.size] ^= 0x80  # the data's first byte: every value after it decodes wrong
+    (tmp_path / "damaged.prnn").write_bytes(bytes(damaged))
+    progress = decode_live(client, GREY, tmp_path / "damaged.prnn")
+    assert progress["state"] == "Failed" and "damaged" in progress["error"]
+    assert progress["count"] < progress["total"]  # the last step, which fails the checksum, is never shown
 
 
 # ---------------------------------------------------------------------------------- plumbing

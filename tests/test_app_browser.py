@@ -1,8 +1,8 @@
 """The app in a real browser: Debian's chromium, headless, driven by Playwright.
 
 Starts ``python app.py`` (the real entry point) on a free loopback port, paints an
-occlusion with the mouse, generates, pauses and steps, visits every tab and takes a
-screenshot of each. By default the app serves tiny random models and the screenshots go
+occlusion with the mouse, generates, pauses and steps, compresses a picture, downloads the
+file and decodes it back, visits every tab and takes a screenshot of each. By default the app serves tiny random models and the screenshots go
 to a temporary folder; the README's screenshots are made with the shipped weights:
 
     PIXELRNN_APP_CHECKPOINTS=checkpoints PIXELRNN_SCREENSHOTS=docs/screenshots \\
@@ -11,6 +11,7 @@ to a temporary folder; the README's screenshots are made with the shipped weight
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -20,7 +21,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import REPO, free_port, tiny_checkpoints
+from PIL import Image
+
+import pixelrnn
+from app.gallery import gallery_items
+from app.images import to_model_image
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -210,3 +217,42 @@ def test_every_tab(page, shots):
     page.click("#weights-download")
     page.locator("#weights-files-out").get_by_text(".safetensors").wait_for(timeout=60_000)
     screenshot(page, shots / "weights.png")
+
+
+def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path):
+    """Pick a test image, see its sizes, download its .prnn file, upload that back and watch it decode to the image."""
+    model = pixelrnn.load(Path(checkpoints) / "fashion_mnist-pixelcnn")  # the tab's first model
+    path, caption = gallery_items("fashion_mnist")[2]
+    with Image.open(path) as picture:
+        picked = to_model_image(picture, model.image_shape, model.levels)
+
+    open_tab(page, "Compress")
+    thumbnail = page.locator("#compress-gallery .thumbnail-item").nth(2)
+    assert caption in thumbnail.inner_text()
+    with page.expect_response(lambda response: response.url.endswith("/image.png")):  # the editor fetches the picture
+        thumbnail.click()
+    time.sleep(0.5)  # and draws it
+    page.click("#compress-compress")
+    link = page.locator("#compress-file a[download]")
+    link.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        link.click()
+    packed = tmp_path / download.value.suggested_filename
+    download.value.save_as(packed)
+    assert packed.name == "fashion-mnist-pixelcnn.prnn"
+    assert torch.equal(pixelrnn.decompress(model, packed.read_bytes()), picked)
+    sizes = page.inner_text("#compress-sizes")
+    assert re.search(rf"pixelrnn \(\.prnn\)\s+{packed.stat().st_size}\s", sizes), sizes
+    assert "PNG" in sizes and "WebP" in sizes
+
+    page.set_input_files("#compress-packed input[type=file]", packed)
+    page.locator("#compress-packed").get_by_text(packed.stem).wait_for(timeout=30_000)
+    page.click("#compress-decode")
+    wait_for_status(page, "compress", r"Decoding · \d+ /")
+    wait_for_status(page, "compress", rf"Done · {picked.numel()} / {picked.numel()}", timeout=180)
+    # The decoded picture as shown, every model pixel a square of one colour, back at the model's size.
+    with urllib.request.urlopen(page.locator("#compress-picture img").get_attribute("src")) as response:
+        shown = Image.open(io.BytesIO(response.read()))
+        decoded = to_model_image(shown, model.image_shape, model.levels)
+    assert torch.equal(decoded, picked)
+    screenshot(page, shots / "compress.png")
