@@ -54,6 +54,11 @@ def compress_image(session: Session, editor: dict | None, model: str) -> tuple[s
     return str(path), size_table(network, image, len(blob))
 
 
+def clear_compression() -> tuple[None, pd.DataFrame]:
+    """No file and an empty size table: what the tab shows when nothing has been compressed by the chosen model."""
+    return None, pd.DataFrame(columns=COLUMNS)
+
+
 def size_table(model: pixelrnn.PixelModel, image: torch.Tensor, file_bytes: int) -> pd.DataFrame:
     """Rows ``format, bytes, bits/dim`` for ``image`` (``LongTensor[C, H, W]``): the pixelrnn file of
     ``file_bytes`` bytes, the model's -log2 p(image) (what the file holds without its header), then the
@@ -111,5 +116,7 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
         )
     picker.wire(session, model, lambda s, label: s.entry(label))
     go.click(compress_image, [session, picker.editor, model], [packed_out, sizes], concurrency_id="generate", api_name="compress")
+    # A file and its sizes belong to the model that wrote them.
+    model.change(clear_compression, None, [packed_out, sizes], api_visibility="private")
     view.wire(session, decode, decoding_run, [model, packed_in], model)
     return model
