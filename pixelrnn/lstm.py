@@ -7,9 +7,9 @@ of the skewed image) and whose state-to-state kernel is a 1-D convolution along 
 with a hand-written backward pass (back-propagation through time). Written with autograd,
 each step of the recurrence is a dozen small tensor operations whose backward pass slices,
 pads and accumulates full-size gradient tensors; for the small states of these models the
-time went to that memory traffic, not to arithmetic. The scan computes the gates' input part
-for all steps in one matrix product, then does each step's arithmetic once in each direction,
-on preallocated buffers: a small matrix product per kernel tap and the cell's element-wise work.
+time went to that memory traffic, not to arithmetic. The scan does each step's arithmetic once
+in each direction, on preallocated buffers: a matrix product for the inputs and one per kernel
+tap over shifted views of the previous states, and the cell's element-wise work.
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ def lstm_scan(
 class _LSTMScan(torch.autograd.Function):
     """Forward and backward of :func:`lstm_scan`.
 
-    The input-to-state part of every step's gates does not depend on the recurrence: it is one
-    matrix product over all steps at once, before the loop (and its gradients one after it).
-    Each step then adds one small matrix product per kernel tap, over that step's span alone, and
-    does the cell's element-wise work in place. Nothing of the size of all steps' gates is stored
+    Each step computes its gates, over that step's span alone, in place in the activations buffer:
+    one matrix product for the inputs (and bias), then one per kernel tap over a shifted view of
+    the previous states, with nothing concatenated or copied; then the cell's element-wise work.
+    (One product over all steps' inputs before the loop is slower for the Diagonal BiLSTM: the
+    skewed map is half padding, and a buffer that size is fresh memory on every call.) Nothing of the size of all steps' gates is stored
     but the gates' activations and slopes. The layout ``[D, T, L, N, ...]`` makes each step's span
     one contiguous block. The hidden states live in a zero-padded buffer, whose shifted views are
     the next step's windows; the cell states in a zero-initialised one: both are zero outside the spans.
