@@ -1,4 +1,4 @@
-"""The Gradio app: complete images live, see every softmax, measure likelihoods, compare receptive fields.
+"""The Gradio app: complete images live, see every softmax, measure likelihoods, compress images, compare receptive fields.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--share] [--checkpoint PATH_OR_REPO]
 

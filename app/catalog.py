@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,11 @@ class ModelEntry:
     @property
     def levels(self) -> int:
         return int(self.config.get("levels", 256))
+
+    @property
+    def file_stem(self) -> str:
+        """The label as a file name: ``Fashion-MNIST · Row LSTM`` -> ``fashion-mnist-row-lstm``."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", self.label).strip("-").lower()
 
     @property
     def kind(self) -> str:

@@ -23,7 +23,7 @@ def completion_run(session: Session, editor: dict | None, model: str, n: int, te
     image, mask = read_editor(editor, network.image_shape, network.levels)
     if not bool(mask.any()):
         raise ValueError("Nothing to fill in: paint over the part of the image the model should redo (or press Blank canvas).")
-    return LiveGeneration(network, int(n), image, mask, float(temperature), seed_value(seed))
+    return LiveGeneration(pixelrnn.generate(network, int(n), image, mask, float(temperature), seed_value(seed)))
 
 
 def best_of_k(session: Session, editor: dict | None, model: str, k: int, temperature: float, seed) -> list:

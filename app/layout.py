@@ -1,4 +1,4 @@
-"""The whole page: header, the five tabs, and the per-user session they share."""
+"""The whole page: header, the six tabs, and the per-user session they share."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import complete_tab, likelihood_tab, receptive_tab, sample_tab, weights_tab
+from . import complete_tab, compress_tab, likelihood_tab, receptive_tab, sample_tab, weights_tab
 from .catalog import DEFAULT_CHECKPOINTS, ModelEntry, discover
 from .session import Session
 
@@ -15,7 +15,8 @@ INTRO = """
 Autoregressive image models from [Pixel Recurrent Neural Networks](https://arxiv.org/abs/1601.06759)
 (van den Oord et al. 2016): every sub-pixel is drawn from a 256-way softmax given all the ones before it.
 Paint over part of an image and watch a model fill it in, see every distribution it draws from,
-measure what it finds surprising, and see which pixels each architecture can look at.
+measure what it finds surprising, compress an image into a file of its likelihood's size and watch it
+decode, and see which pixels each architecture can look at.
 """
 
 
@@ -54,8 +55,12 @@ def build(entries: list[ModelEntry], problems: list[str]) -> gr.Blocks:
                 sample_model = sample_tab.build(session, labels, initial)
             with gr.Tab("Likelihood", id="likelihood"):
                 likelihood_group = likelihood_tab.build(session, groups, initial)
+            with gr.Tab("Compress", id="compress"):
+                compress_model = compress_tab.build(session, labels, initial)
             with gr.Tab("Receptive field", id="receptive"):
                 receptive_group = receptive_tab.build(session, groups, initial)
             with gr.Tab("Weights", id="weights"):
-                weights_tab.build(session, entries, [complete_model, sample_model], [likelihood_group, receptive_group])
+                weights_tab.build(
+                    session, entries, [complete_model, sample_model, compress_model], [likelihood_group, receptive_group]
+                )
     return demo

@@ -1,8 +1,9 @@
 """One generation in progress, driven step by step by the user's buttons.
 
-A :class:`LiveGeneration` wraps the :class:`pixelrnn.Generation` of :func:`pixelrnn.generate`,
-which knows the image so far, the order of the sub-pixels and how far it has come, and keeps
-what only the view needs: the distribution every generated sub-pixel was drawn from
+A :class:`LiveGeneration` wraps a :class:`pixelrnn.Generation`: one that samples
+(:func:`pixelrnn.generate`), or one that decodes a compressed file (:func:`pixelrnn.codec.decoding`).
+The generation knows the image so far, the order of the sub-pixels and how far it has come; the
+live one keeps what only the view needs: the distribution every generated sub-pixel was drawn from
 (``n * C * H * W * levels`` floats: 3 MB per 32x32 RGB sample).
 The user's controls act on it from different requests (threads), so:
 
@@ -44,25 +45,26 @@ _ids = itertools.count(1)
 
 
 class LiveGeneration:
-    """``n`` samples (or completions of ``image`` where ``mask`` is True) of ``model``, advanced on demand."""
+    """A :class:`pixelrnn.Generation` of ``n`` images (samples, completions or a decoded file), advanced on demand."""
 
-    def __init__(self, model, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, rate: float = 50.0):
-        """``image``: ``LongTensor[C, H, W]`` for the model; ``mask``: bool ``[H, W]``, True = to generate."""
-        c, h, w = model.image_shape
-        self.model = model
-        self.n = n
+    def __init__(self, generation: pixelrnn.Generation, rate: float = 50.0):
+        self.generation = generation
+        self.model = generation.model
+        #: Images generated side by side.
+        self.n = len(generation.image)
         #: Tells this generation's frames from those of the one it replaced.
         self.id = next(_ids)
-        self.generation = pixelrnn.generate(model, n=n, image=image, mask=mask, temperature=temperature, seed=seed)
         #: ``BoolTensor[H, W]``: the pixels to generate.
         self.unknown = self.generation.unknown.cpu()
         #: ``Tensor[n, C, H, W, levels]``: the distribution each generated sub-pixel was drawn from.
-        self.probs = torch.zeros(n, c, h, w, model.levels)
+        self.probs = torch.zeros(*generation.image.shape, self.model.levels)
         #: Sub-pixels generated so far.
         self.count = 0
         #: ``(c, i, j)`` of the last generated sub-pixel, ``None`` before the first.
         self.position: tuple[int, int, int] | None = None
         self.stopped = False
+        #: Why the generation failed (a decoded file turned out damaged), ``None`` while it has not.
+        self.error: str | None = None
         self.lock = threading.Lock()
         self._rate = rate
         self._player = 0
@@ -110,7 +112,11 @@ class LiveGeneration:
         """Draw one sub-pixel (caller holds :attr:`lock`); False when nothing is left."""
         if self.stopped or self.finished:
             return False
-        step = next(self.generation)
+        try:
+            step = next(self.generation)
+        except ValueError as error:  # a decoding meets damaged data: the run ends, and says why
+            self.error, self.stopped = str(error), True
+            return False
         c, i, j = step.position
         self.probs[:, c, i, j] = step.probs.float().cpu()
         self.count = step.index + 1

@@ -1,6 +1,7 @@
-"""The live generation view shared by the Complete and Sample tabs.
+"""The live generation view shared by the Complete, Sample and Compress tabs (a decoding is a generation
+whose values the file chooses).
 
-Components: Generate above the samples side by side (in sight, however long the settings column
+Components: the start button (Generate, Decode) above the samples side by side (in sight, however long the settings column
 beside), the transport buttons (Pause, Resume, Step pixel, Step row, Finish, Stop), a status line,
 one softmax chart per colour beside the samples (below them on a narrow screen), and the speed
 control. Generation streams from a generator callback that plays the session's
@@ -36,11 +37,6 @@ DEFAULT_SPEED = 6
 CHART_FPS = 2.0
 #: Generation streams share this concurrency group (limit: the queue's default).
 GENERATE_GROUP = "generate"
-#: Status notes for a Resume that has nothing to resume.
-CANNOT_RESUME = {
-    "Stopped": "Stop ends a generation for good (Pause keeps it resumable): press Generate for a new one.",
-    "Done": "Nothing is left to generate: press Generate for a new one.",
-}
 
 
 def speed_rate(step: int) -> float:
@@ -58,7 +54,7 @@ class LiveView:
     """The components of one live view; :meth:`wire` connects them to a way of starting runs."""
 
     name: str
-    generate: gr.Button
+    start: gr.Button
     picture: gr.Image
     status: gr.Markdown
     speed: gr.Radio
@@ -70,21 +66,28 @@ class LiveView:
     stop: gr.Button
     plots: list[gr.BarPlot]
     #: For API clients: ``{"run", "state", "count", "total", "position": [c, i, j]}`` of every frame, and
-    #: once it stops playing ``"images"``: the samples' values, ``[n][C][H][W]``. The browser confirms frames with it.
+    #: once it stops playing ``"images"``: the samples' values, ``[n][C][H][W]``; ``"error"`` when it failed.
+    #: The browser confirms frames with it.
     progress: gr.JSON
+    #: The label of the button that starts a run, and the state shown while one plays.
+    start_label: str = "Generate"
+    running: str = "Generating"
 
     @classmethod
-    def build(cls, name: str, colors: int = 3) -> LiveView:
-        """Create, inside the current row, a column with the samples, controls and charts, and the speed below.
+    def build(
+        cls, name: str, colors: int = 3, label: str = "Samples", start_label: str = "Generate", running: str = "Generating"
+    ) -> LiveView:
+        """Create, inside the current row, a column with the start button, samples, controls and charts, and the speed below.
 
-        ``colors``: channels of the model chosen when the page opens (1 shows one chart).
+        ``colors``: channels of the model chosen when the page opens (1 shows one chart); ``label``: the
+        picture's; ``start_label``: the tab's start button's; ``running``: the state shown while a run plays.
         """
         with gr.Column(scale=2, min_width=300):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=300):
-                    generate = gr.Button("Generate", variant="primary", elem_id=f"{name}-generate")
+                    start = gr.Button(start_label, variant="primary", elem_id=f"{name}-{start_label.lower()}")
                     picture = gr.Image(
-                        label="Samples",
+                        label=label,
                         type="numpy",
                         image_mode="RGBA",
                         format="png",
@@ -101,7 +104,9 @@ class LiveView:
                         step_row = gr.Button("Step row", size="sm", elem_id=f"{name}-step-row")
                         finish = gr.Button("Finish", size="sm", elem_id=f"{name}-finish")
                         stop = gr.Button("Stop", size="sm", variant="stop", elem_id=f"{name}-stop")
-                    status = gr.Markdown("Press **Generate**.", label="status", elem_id=f"{name}-status", elem_classes=["status"])
+                    status = gr.Markdown(
+                        f"Press **{start_label}**.", label="status", elem_id=f"{name}-status", elem_classes=["status"]
+                    )
                 with gr.Column(scale=2, min_width=240, elem_classes=["softmax-column"]):
                     gr.Markdown(
                         "**Softmax of the current pixel** per channel, the drawn value in amber. "
@@ -117,7 +122,23 @@ class LiveView:
                 elem_classes=["speed"],
             )
             progress = gr.JSON(label="progress", visible=False)
-        return cls(name, generate, picture, status, speed, pause, resume, step_pixel, step_row, finish, stop, plots, progress)
+        return cls(
+            name,
+            start,
+            picture,
+            status,
+            speed,
+            pause,
+            resume,
+            step_pixel,
+            step_row,
+            finish,
+            stop,
+            plots,
+            progress,
+            start_label,
+            running,
+        )
 
     # ------------------------------------------------------------------ outputs
     @property
@@ -145,44 +166,57 @@ class LiveView:
         else:
             status = render.status(run, state, note)
         progress = {"run": run.id, "state": state, "count": run.count, "total": run.total, "position": run.position}
-        if state != "Generating":
+        if state != self.running:
             progress["images"] = run.image.tolist()
+        if run.error is not None:
+            progress["error"] = run.error
         shown = render.samples_picture(run, selected) if picture else gr.skip()
         return [shown, *plots, status, progress]
 
     @staticmethod
     def state_of(run: LiveGeneration) -> str:
-        """What a run that is not playing is: ``Done``, ``Stopped`` or ``Paused``."""
-        return "Done" if run.finished else "Stopped" if run.stopped else "Paused"
+        """What a run that is not playing is: ``Done``, ``Failed`` (see ``run.error``), ``Stopped`` or ``Paused``."""
+        if run.finished:
+            return "Done"
+        return "Failed" if run.error is not None else "Stopped" if run.stopped else "Paused"
+
+    def cannot_resume(self, state: str) -> str:
+        """Why a run that is ``Done``, ``Stopped`` or ``Failed`` does not resume, for its status line."""
+        why = {
+            "Done": "Nothing is left to do",
+            "Stopped": "Stop ends a generation for good (Pause keeps it resumable)",
+            "Failed": "A failed run cannot go on",
+        }[state]
+        return f"{why}: press {self.start_label} for a new one."
 
     # ------------------------------------------------------------------ events
     def stream(self, session: Session, run: LiveGeneration, token: int):
         """Play ``run`` and yield frames until it ends or the user takes over."""
         if run.finished or run.stopped:
             state = self.state_of(run)
-            yield self.frame(run, state, note=CANNOT_RESUME[state])
+            yield self.frame(run, state, note=self.cannot_resume(state))
             return
         next_charts, last_count = 0.0, None
         for _ in run.play(token):
             now = time.monotonic()
-            yield self.frame(run, "Generating", charts=now >= next_charts)
+            yield self.frame(run, self.running, charts=now >= next_charts)
             if now >= next_charts:
                 next_charts = now + 1.0 / CHART_FPS
             last_count = run.count
-        if session.runs.get(self.name) is not run or run.playing or run.stopped:
-            return  # a newer Generate or Resume took over, or Stop showed the last frame itself
+        if session.runs.get(self.name) is not run or run.playing or (run.stopped and run.error is None):
+            return  # a newer start or Resume took over, or Stop showed the last frame itself
         # An unchanged picture is not sent again: gradio would rewrite its cached file while the browser reads it.
         yield self.frame(run, self.state_of(run), picture=run.count != last_count)
 
     def run_of(self, session: Session) -> LiveGeneration:
         run = session.runs.get(self.name)
         if run is None:
-            raise user_error("Nothing is being generated: press Generate first.")
+            raise user_error(f"Nothing is being generated: press {self.start_label} first.")
         return run
 
     # ------------------------------------------------------------------ handlers
     def starter(self, make_run: Callable[..., LiveGeneration]):
-        """The Generate handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
+        """The start handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
 
         A run still playing is stopped, and the new one starts with the new settings.
         API clients see ``make_run``'s parameter names, then ``speed``.
@@ -260,7 +294,9 @@ class LiveView:
         return plot_updates([distribution_frame(None, None, levels)] * colors, colors, levels)
 
     def wire(self, session: gr.State, make_run: Callable[..., LiveGeneration], inputs: list, chooser: gr.Dropdown) -> None:
-        """Start a run with ``make_run(session, *inputs)`` when Generate is clicked; connect the controls.
+        """Start a run with ``make_run(session, *inputs)`` when :attr:`start` is clicked; connect the controls.
+
+        API names: ``<name>_<start label>`` (``sample_generate``) starts a run, ``<name>_pause``, ``<name>_stop``... act on it.
 
         ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
         The controls skip the queue: they answer at once, however many frames the queue is sending.
@@ -268,11 +304,11 @@ class LiveView:
         quiet = dict(show_progress="hidden", queue=False)
         private = dict(api_visibility="private", **quiet)
         streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
-        self.generate.click(
+        self.start.click(
             self.starter(make_run),
             [session, *inputs, self.speed],
             self.outputs,
-            api_name=f"{self.name}_generate",
+            api_name=f"{self.name}_{self.start_label.lower()}",
             trigger_mode="multiple",  # pressed again while it runs: start again with the new settings
             **streaming,
         )
@@ -285,7 +321,7 @@ class LiveView:
         ):
             button.click(self.stepper(action), [session], self.outputs, api_name=f"{self.name}_{api_name}", **quiet)
         # No cancels=[...] of the streams: a stopped run ends its stream at its next step anyway, and a Stop
-        # pressed while a Generate is still starting would cancel the new stream and leave its run hanging.
+        # pressed while a start is still on its way would cancel the new stream and leave its run hanging.
         self.stop.click(self.on_stop, [session], self.outputs, api_name=f"{self.name}_stop", **quiet)
         self.speed.change(self.on_speed, [session, self.speed], None, **private)
         self.progress.change(self.on_shown, [session, self.progress], None, **private)

@@ -60,9 +60,11 @@ def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
 
 
 def status(run: LiveGeneration, state: str, note: str = "") -> str:
-    """Markdown status: what is happening, progress, the current pixel's drawn values, and ``note`` below."""
+    """Markdown status: what is happening, progress, the current pixel's drawn values (or why it failed), ``note`` below."""
     head = f"**{state}** · {run.count} / {run.total} sub-pixels"
-    if run.position is not None:
+    if run.error is not None:
+        head = f"{head} · ⚠ {run.error}"
+    elif run.position is not None:
         _, i, j = run.position
         head = f"{head} · pixel ({i}, {j}) of sample 1: {pixel_summary(run, 0, i, j)}"
     return f"{head}\n\n{note}" if note else head

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+import pixelrnn
+
 from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
 from .session import Session
@@ -12,7 +14,7 @@ from .session import Session
 def sample_run(session: Session, model: str, n: int, temperature: float, seed) -> LiveGeneration:
     """A live generation of ``n`` images from nothing by the model labelled ``model``."""
     network = session.entry(model).model()
-    return LiveGeneration(network, int(n), temperature=float(temperature), seed=seed_value(seed))
+    return LiveGeneration(pixelrnn.generate(network, int(n), temperature=float(temperature), seed=seed_value(seed)))
 
 
 def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:

@@ -14,7 +14,7 @@ class Session:
         self.shipped = shipped
         #: Models this user loaded on the Weights tab, by label.
         self.loaded: dict[str, ModelEntry] = {}
-        #: The generation of each live view ("complete", "sample"), if one was started.
+        #: The generation of each live view ("complete", "sample", "compress"), if one was started.
         self.runs: dict[str, LiveGeneration] = {}
 
     def __deepcopy__(self, memo):

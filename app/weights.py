@@ -76,7 +76,7 @@ def card(entry: ModelEntry) -> str:
 
 def export(entry: ModelEntry) -> list[str]:
     """Files to download: a zip of the model folder, then its ``model.safetensors`` and ``config.json``."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", entry.label).strip("-").lower()
+    name = entry.file_stem
     folder = Path(tempfile.mkdtemp(prefix="pixelrnn-download-")) / name
     entry.model().save_pretrained(folder)
     archive = folder.parent / f"{name}.zip"

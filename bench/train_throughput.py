@@ -21,7 +21,12 @@ A second table compares the recurrent layers with convolutions at the same size:
 Row LSTM and Diagonal BiLSTM with hidden 16 and 7 layers on 28x28 binary images, batch 64
 (the paper's binarized-MNIST size), one training step of each in turn, round after round,
 so that a change in the machine's load hits all three alike; each model's step time is its
-median over the rounds, and its ratio is to PixelCNN's.
+median over the rounds, and its ratio is to PixelCNN's. On a CPU it also gives each step's CPU
+time (this process's user and system time): on a machine other processes share, wall time counts
+the time the step waited for a core, and the CPU time does not.
+
+Both tables run with freed memory kept in the process (:func:`train.allocator.keep_freed_memory`),
+as ``python -m train`` does.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import pixelrnn
 from pixelrnn.hardware import hardware_name
+from train.allocator import keep_freed_memory
 from train.train import NegativeLogLikelihood
 
 SHAPES = ((1, 28, 28), (3, 32, 32))
@@ -119,26 +125,36 @@ def recurrent_ratios(device: torch.device, rounds: int) -> dict[str, dict]:
 
         steps[name] = (step, sum(p.numel() for p in model.parameters()))
     times = {name: [] for name in steps}
+    cpu_times = {name: [] for name in steps}
     for round_ in range(rounds + 1):
         for name, (step, _) in steps.items():
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             step()
             synchronize(device)
             if round_:  # the first round warms up
                 times[name].append(time.perf_counter() - began)
-    base = statistics.median(times["pixelcnn"])
+                cpu_times[name].append(time.process_time() - cpu_began)
+    base, cpu_base = statistics.median(times["pixelcnn"]), statistics.median(cpu_times["pixelcnn"])
     return {
-        name: {"parameters": steps[name][1], "step_s": statistics.median(t), "ratio": statistics.median(t) / base}
-        for name, t in times.items()
+        name: {
+            "parameters": steps[name][1],
+            "step_s": statistics.median(times[name]),
+            "ratio": statistics.median(times[name]) / base,
+            "cpu_s": statistics.median(cpu_times[name]),
+            "cpu_ratio": statistics.median(cpu_times[name]) / cpu_base,
+        }
+        for name in steps
     }
 
 
 def print_recurrent_ratios(device: torch.device, rounds: int) -> None:
     print(f"Recurrent layers against PixelCNN: hidden 16, 7 layers, 28x28 binary, batch 64, float32, {rounds} rounds.\n")
-    print("| model | parameters | ms / step | ratio to PixelCNN |")
-    print("|---|---:|---:|---:|")
+    print("| model | parameters | ms / step | ratio to PixelCNN | CPU ms / step | CPU-time ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in recurrent_ratios(device, rounds).items():
-        print(f"| {name} | {r['parameters']:,} | {r['step_s'] * 1e3:.0f} | {r['ratio']:.2f}x |")
+        # A GPU step's CPU time is the time spent queueing its kernels: not the step's cost.
+        cpu = f"{r['cpu_s'] * 1e3:.0f} | {r['cpu_ratio']:.2f}x" if device.type == "cpu" else "– | –"
+        print(f"| {name} | {r['parameters']:,} | {r['step_s'] * 1e3:.0f} | {r['ratio']:.2f}x | {cpu} |")
 
 
 def main(argv=None) -> int:
@@ -160,6 +176,7 @@ def main(argv=None) -> int:
         parser.error("--amp is bf16 autocast on CUDA only")
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()
     device = torch.device(args.device)
     batch = args.batch_size or (128 if device.type == "cuda" else 32)
     dtype = torch.bfloat16 if args.amp else torch.float32

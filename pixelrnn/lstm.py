@@ -7,9 +7,9 @@ of the skewed image) and whose state-to-state kernel is a 1-D convolution along 
 with a hand-written backward pass (back-propagation through time). Written with autograd,
 each step of the recurrence is a dozen small tensor operations whose backward pass slices,
 pads and accumulates full-size gradient tensors; for the small states of these models the
-time went to that memory traffic, not to arithmetic. The scan does each step's arithmetic
-once in each direction, on preallocated buffers: one matrix product for the gates (inputs,
-bias and previous states together), and the cell's element-wise work.
+time went to that memory traffic, not to arithmetic. The scan does each step's arithmetic once
+in each direction, on preallocated buffers: a matrix product for the inputs and one per kernel
+tap over shifted views of the previous states, and the cell's element-wise work.
 """
 
 from __future__ import annotations
@@ -61,53 +61,50 @@ def lstm_scan(
     return _LSTMScan.apply(inputs, input_weight, state_weight, bias, tuple(padding), spans, training)
 
 
-def _step_inputs(
-    inputs: torch.Tensor, ones: torch.Tensor, padded: torch.Tensor, t: int, start: int, stop: int, taps: int
-) -> torch.Tensor:
-    """What positions ``start .. stop - 1`` of step ``t`` read, ``[D, (stop - start) * N, c + 1 + taps * h]``:
-    the step's inputs, a 1 (for the bias), then the kernel's windows (tap-major) over the
-    zero-padded previous states ``padded[:, t]`` ``[D, L + taps - 1, N, h]``."""
-    windows = [padded[:, t, start + k : stop + k] for k in range(taps)]
-    read = torch.cat([inputs[:, t, start:stop], ones[:, : stop - start], *windows], dim=-1)
-    return read.view(read.shape[0], -1, read.shape[-1])
-
-
 class _LSTMScan(torch.autograd.Function):
     """Forward and backward of :func:`lstm_scan`.
 
-    Each step is one matrix product (inputs, bias and previous states together) and the
-    cell's element-wise work, on that step's span alone; nothing of the size of all steps'
-    gates is stored but the gates' activations and slopes. The layout ``[D, T, L, N, ...]``
-    makes each step's span one contiguous block. The hidden states live in a zero-padded
-    buffer, whose shifted views are the next step's windows; the cell states in a
-    zero-initialised one: both are zero outside the spans.
+    Each step computes its gates, over that step's span alone, in place in the activations buffer:
+    one matrix product for the inputs (and bias), then one per kernel tap over a shifted view of
+    the previous states, with nothing concatenated or copied; then the cell's element-wise work.
+    (One product over all steps' inputs before the loop is slower for the Diagonal BiLSTM: the
+    skewed map is half padding, and a buffer that size is fresh memory on every call.) Nothing of the size of all steps' gates is stored
+    but the gates' activations and slopes. The layout ``[D, T, L, N, ...]`` makes each step's span
+    one contiguous block. The hidden states live in a zero-padded buffer, whose shifted views are
+    the next step's windows; the cell states in a zero-initialised one: both are zero outside the spans.
     """
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
     def forward(ctx, inputs, input_weight, state_weight, bias, padding, spans, training):
-        d, steps, length, n, _ = inputs.shape
+        d, steps, length, n, c = inputs.shape
         _, four_h, h, taps = state_weight.shape
         before = padding[0]
-        # [D, c + 1 + taps * h, 4h]: what a position reads, times this, is its gate pre-activations.
-        state_kernel = state_weight.permute(0, 3, 2, 1).reshape(d, taps * h, four_h)
-        kernel = torch.cat([input_weight.transpose(1, 2), bias[:, None], state_kernel], 1)
+        # [D, taps, h, 4h]: a window of previous states times tap k's matrix adds to the gates.
+        state_kernels = state_weight.permute(0, 3, 2, 1).contiguous()
         # tanh(x) = 2 sigmoid(2x) - 1, and this CPU's sigmoid is several times faster than its
-        # tanh: with the content columns doubled, one sigmoid serves all four gates.
-        doubled = torch.cat([kernel[..., : 3 * h], 2 * kernel[..., 3 * h :]], dim=-1)
-        ones = inputs.new_ones(d, length, n, 1)
+        # tanh: with the content gate's pre-activation doubled, one sigmoid serves all four gates.
+        doubling = torch.ones(four_h, dtype=inputs.dtype, device=inputs.device)
+        doubling[3 * h :] = 2
+        doubled_bias = (bias * doubling)[:, None]
+        doubled_input_kernel = (input_weight * doubling[:, None]).transpose(1, 2).contiguous()
+        doubled_kernels = state_kernels * doubling
+        # Each step's gates are computed in place here: pre-activations, then sigmoid(o, f, i), tanh(content).
+        activations = inputs.new_empty(d, steps, length, n, four_h)
         # Step t's hidden states at [:, t + 1]; [:, 0] is the zero state before the first step.
         padded = inputs.new_zeros(d, steps + 1, length + taps - 1, n, h)
         hiddens = padded[:, :, before : before + length]
         cells = inputs.new_zeros(d, steps + 1, length, n, h)
-        activations = inputs.new_empty(d, steps, length, n, four_h)  # sigmoid(o, f, i), tanh(content)
         # What backward needs: d activation / d pre-activation of each gate, d hidden / d cell,
         # and tanh(cell) (d hidden / d output gate).
         slopes = inputs.new_empty(d, steps, length, n, four_h + 2 * h) if training else None
         for t, (start, stop) in enumerate(spans):
             size = (stop - start) * n
-            gates = torch.bmm(_step_inputs(inputs, ones, padded, t, start, stop, taps), doubled)
-            act = torch.sigmoid(gates, out=activations[:, t, start:stop].view(d, size, four_h))
+            act = activations[:, t, start:stop].view(d, size, four_h)
+            torch.baddbmm(doubled_bias, inputs[:, t, start:stop].view(d, size, c), doubled_input_kernel, out=act)
+            for k in range(taps):
+                act.baddbmm_(padded[:, t, start + k : stop + k].view(d, size, h), doubled_kernels[:, k])
+            act.sigmoid_()
             o, f, i, g = act.split(h, dim=-1)
             g.mul_(2).sub_(1)
             cell = cells[:, t + 1, start:stop].view(d, size, h)
@@ -119,23 +116,24 @@ class _LSTMScan(torch.autograd.Function):
                 # sigmoid' = s (1 - s), tanh' = 1 - g^2; d hidden / d cell = o (1 - tanh(cell)^2).
                 sigmoids = act[..., : 3 * h]
                 torch.addcmul(sigmoids, sigmoids, sigmoids, value=-1, out=slope[..., : 3 * h])
-                torch.addcmul(ones[:, : stop - start].view(d, -1, 1), g, g, value=-1, out=slope[..., 3 * h : 4 * h])
+                torch.addcmul(torch.ones_like(g), g, g, value=-1, out=slope[..., 3 * h : 4 * h])
                 torch.addcmul(o, o * tanh_cell, tanh_cell, value=-1, out=slope[..., 4 * h : 5 * h])
-        ctx.save_for_backward(inputs, kernel, padded, activations, cells, slopes)
-        ctx.taps, ctx.before, ctx.spans = taps, before, spans
+        ctx.save_for_backward(inputs, input_weight, state_kernels, padded, activations, cells, slopes)
+        ctx.before, ctx.spans = before, spans
         return hiddens[:, 1:]
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_hiddens):
-        inputs, kernel, padded, activations, cells, slopes = ctx.saved_tensors
-        taps, before = ctx.taps, ctx.before
+        inputs, input_weight, state_kernels, padded, activations, cells, slopes = ctx.saved_tensors
+        before = ctx.before
         d, steps, length, n, c = inputs.shape
-        h = cells.shape[-1]
+        taps, h = state_kernels.shape[1:3]
         grad_hiddens = grad_hiddens.contiguous()
-        ones = inputs.new_ones(d, length, n, 1)
         grad_inputs = torch.zeros_like(inputs)
-        grad_kernel = torch.zeros_like(kernel)
+        grad_input_kernel = input_weight.new_zeros(d, c, 4 * h)
+        grad_bias = input_weight.new_zeros(d, 4 * h)
+        grad_state_kernels = torch.zeros_like(state_kernels)
         # What step t + 1 sends back to step t's states, through the kernel and the forget gate.
         grad_hidden = cells.new_zeros(d, length + taps - 1, n, h)
         grad_cell = cells.new_zeros(d, length, n, h)
@@ -149,19 +147,21 @@ class _LSTMScan(torch.autograd.Function):
             )
             grad_c = torch.addcmul(grad_cell[:, start:stop].view(d, size, h), grad_h, slope[..., 4 * h : 5 * h])
             previous_cell = cells[:, t, start:stop].view(d, size, h)
-            # d loss / d activation of each gate, then through the activations.
+            # d loss / d activation of each gate, then through the activations: d loss / d pre-activation.
             grad_act = torch.cat([grad_h * slope[..., 5 * h :], grad_c * previous_cell, grad_c * g, grad_c * i], dim=-1)
-            grad_gates = grad_act.mul_(slope[..., : 4 * h])
+            grad_step = grad_act.mul_(slope[..., : 4 * h])
+            step_inputs = inputs[:, t, start:stop].view(d, size, c)
+            torch.bmm(grad_step, input_weight, out=grad_inputs[:, t, start:stop].view(d, size, c))
+            grad_input_kernel.baddbmm_(step_inputs.transpose(1, 2), grad_step)
+            grad_bias += grad_step.sum(1)
             grad_cell.zero_()
             torch.mul(grad_c, f, out=grad_cell[:, start:stop].view(d, size, h))
-            grad_kernel.baddbmm_(_step_inputs(inputs, ones, padded, t, start, stop, taps).transpose(1, 2), grad_gates)
-            grad_read = torch.bmm(grad_gates, kernel.transpose(1, 2)).view(d, stop - start, n, -1)
-            grad_inputs[:, t, start:stop] = grad_read[..., :c]
             # Window tap k at position l read the previous states at l + k - before.
             grad_hidden.zero_()
             for k in range(taps):
-                grad_hidden[:, start + k : stop + k] += grad_read[..., c + 1 + k * h : c + 1 + (k + 1) * h]
-        grad_input_weight = grad_kernel[:, :c].transpose(1, 2)
-        grad_bias = grad_kernel[:, c]
-        grad_state_weight = grad_kernel[:, c + 1 :].view(d, taps, h, 4 * h).permute(0, 3, 2, 1)
+                window = padded[:, t, start + k : stop + k].view(d, size, h)
+                grad_state_kernels[:, k].baddbmm_(window.transpose(1, 2), grad_step)
+                grad_hidden[:, start + k : stop + k].view(d, size, h).baddbmm_(grad_step, state_kernels[:, k].transpose(1, 2))
+        grad_input_weight = grad_input_kernel.transpose(1, 2)
+        grad_state_weight = grad_state_kernels.permute(0, 3, 2, 1)
         return grad_inputs, grad_input_weight, grad_state_weight, grad_bias, None, None, None

@@ -21,13 +21,14 @@ from .base import PixelModel
 
 @dataclass
 class Step:
-    """One sampled sub-pixel of :func:`generate`."""
+    """One sub-pixel of a :class:`Generation`: sampled by :func:`generate`, or read from a compressed file
+    by :func:`pixelrnn.codec.decoding`."""
 
-    #: ``(c, i, j)``: colour, row, column of the sub-pixel just sampled.
+    #: ``(c, i, j)``: colour, row, column of the sub-pixel just filled in.
     position: tuple[int, int, int]
-    #: ``Tensor[n, levels]``: the distribution it was drawn from (after temperature).
+    #: ``Tensor[n, levels]``: the distribution it was drawn from (after temperature), or coded with.
     probs: torch.Tensor
-    #: ``LongTensor[n]``: the values drawn.
+    #: ``LongTensor[n]``: the values drawn (or decoded).
     value: torch.Tensor
     #: ``LongTensor[n, C, H, W]``: the image so far (the sampler's own buffer: clone to keep it).
     image: torch.Tensor
@@ -38,24 +39,32 @@ class Step:
 
 
 class Generation(Iterator[Step]):
-    """What :func:`generate` returns: the :class:`Step` iterator, and what a viewer needs to show it.
+    """A canvas being filled sub-pixel by sub-pixel in the model's generation order: the :class:`Step`
+    iterator, and what a viewer needs to show it. :func:`generate` makes one that samples,
+    :func:`pixelrnn.codec.decoding` one whose values come from a compressed file.
 
-    ``order`` (``LongTensor[total, 3]``) lists the ``(c, i, j)`` of every sub-pixel to sample in
-    the order the steps come; ``image`` is the canvas being filled (``LongTensor[n, C, H, W]``,
-    on the model's device); ``unknown`` (``BoolTensor[H, W]``) marks the pixels being sampled.
+    ``model`` is the model filling it; ``order`` (``LongTensor[total, 3]``) lists the ``(c, i, j)`` of
+    every sub-pixel to fill in the order the steps come; ``image`` is the canvas being filled
+    (``LongTensor[n, C, H, W]``, on the model's device); ``unknown`` (``BoolTensor[H, W]``) marks the
+    pixels being filled. ``steps`` fills ``canvas`` in place in that order, yielding ``(position, probs,
+    value)`` of each sub-pixel (as :func:`cached_steps` does); the generation numbers them.
     """
 
-    def __init__(self, model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, temperature, seed, cached: bool):
-        self.image, self.unknown = canvas, unknown
+    def __init__(self, model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, steps: Iterator[tuple]):
+        self.model, self.image, self.unknown = model, canvas, unknown
         self.order = sampling_order(model, unknown)
         self.total = len(self.order)
-        self._steps = _generate(model, canvas, unknown, self.order, temperature, seed, cached)
+        self._steps = steps
+        self._index = 0
 
     def __next__(self) -> Step:
-        return next(self._steps)
+        position, probs, value = next(self._steps)
+        step = Step(position, probs, value, self.image, self._index, self.total)
+        self._index += 1
+        return step
 
     def close(self) -> None:
-        """End the generation early; the image keeps what was sampled."""
+        """End the generation early; the image keeps what was filled in."""
         self._steps.close()
 
 
@@ -86,7 +95,7 @@ def generate(
     pixels are sampled.
     """
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    return Generation(model, canvas, unknown, temperature, seed, cached)
+    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, temperature, seed, cached))
 
 
 def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
@@ -101,7 +110,7 @@ def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
 def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True):
     """``n`` samples (or completions, see :func:`generate`): ``LongTensor[n, C, H, W]``."""
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    for _ in Generation(model, canvas, unknown, temperature, seed, cached):
+    for _ in _generate(model, canvas, unknown, temperature, seed, cached):
         pass
     return canvas
 
@@ -113,8 +122,8 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
 # block inside would leak it to the caller at every yield, and leave it on for good if the
 # caller never finishes the generator.
 @torch.inference_mode()
-def _generate(model, canvas, unknown, order, temperature, seed, cached) -> Iterator[Step]:
-    """Fill ``canvas`` in place where ``unknown``, in ``order``, yielding each step."""
+def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[tuple]:
+    """Fill ``canvas`` in place where ``unknown`` by sampling, yielding ``(position, probs, value)`` of each sub-pixel."""
     generator = torch.Generator(device=canvas.device)
     if seed is None:
         generator.seed()
@@ -122,11 +131,11 @@ def _generate(model, canvas, unknown, order, temperature, seed, cached) -> Itera
         generator.manual_seed(int(seed))
     with evaluating(model):
         if cached:
-            steps = cached_steps(model, canvas, unknown, lambda logits, position: _sample_value(logits, temperature, generator))
+            yield from cached_steps(
+                model, canvas, unknown, lambda logits, position: _sample_value(logits, temperature, generator)
+            )
         else:
-            steps = _reference_steps(model, canvas, order, temperature, generator)
-        for index, (position, probs, value) in enumerate(steps):
-            yield Step(position, probs, value, canvas, index, len(order))
+            yield from _reference_steps(model, canvas, sampling_order(model, unknown), temperature, generator)
 
 
 @contextlib.contextmanager

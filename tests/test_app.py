@@ -24,16 +24,20 @@ from conftest import TINY, free_port, tiny_checkpoints  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
+from pixelrnn.codec import HEADER, decoding  # noqa: E402
+from pixelrnn.codec.baselines import picture_sizes  # noqa: E402
 from pixelrnn.pictures import to_uint8  # noqa: E402
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
+from app import render  # noqa: E402
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
 from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
 from app.live import LiveGeneration  # noqa: E402
+from app.live_view import LiveView  # noqa: E402
 from app.server import serve  # noqa: E402
 from app.session import Session  # noqa: E402
 from app.uploads import open_image  # noqa: E402
@@ -44,10 +48,14 @@ RGB = "CIFAR-10 · Row LSTM"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkpoints")
-    tiny_checkpoints(root)
-    demo = create_app([root])
+def checkpoint_folders(tmp_path_factory) -> list[str]:
+    """The folders of the models the server serves: ``GREY``'s, then ``RGB``'s."""
+    return tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="module")
+def server(checkpoint_folders):
+    demo = create_app([Path(checkpoint_folders[0]).parent])
     _, url, _ = serve(demo, port=free_port(), block=False)
     yield url
     demo.close()
@@ -178,7 +186,7 @@ def test_generate_again_while_it_runs_starts_over_with_the_new_settings(client):
 def test_a_viewer_that_confirms_frames_paces_the_run():
     """The sampler runs at most ``lead`` sub-pixels past a frame the viewer has not confirmed; a confirmation frees it."""
     model = pixelrnn.build_model("pixelcnn", image_shape=(1, 16, 16), levels=16, **TINY)
-    run = LiveGeneration(model, 1, seed=0, rate=200.0)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=200.0)
     frames = run.play(run.new_player())
     next(frames)  # the first frame, at once
     run.acknowledge(0)  # a viewer that confirms frames: it paces the run from now on
@@ -272,6 +280,64 @@ def test_likelihood_scores_every_model_of_the_data_set(client, tmp_path):
     assert "bits/dim" in summary
 
 
+def picture_value(tmp_path, pixels: np.ndarray) -> dict:
+    """What the ImageEditor sends for a picture (``uint8 [H, W]`` or ``[H, W, 3]``) with nothing drawn on it."""
+    path = tmp_path / "picture.png"
+    Image.fromarray(pixels).save(path)
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+
+
+def decode_live(client, model: str, path) -> dict:
+    """Decode the file at ``path`` in the Compress tab's live view, flat out; the last frame's progress."""
+    job = client.submit(model=model, packed=handle_file(str(path)), speed=10, api_name="/compress_decode")
+    job.result(timeout=120)
+    return job.outputs()[-1][-1]
+
+
+def test_compress_sizes_the_file_beside_png_and_the_file_decodes_back_live(client, tmp_path, checkpoint_folders):
+    pixels = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    image = torch.from_numpy(pixels).permute(2, 0, 1).long()
+    path, table = client.predict(editor=picture_value(tmp_path, pixels), model=RGB, api_name="/compress")
+    assert Path(path).name == "cifar-10-row-lstm.prnn"
+    blob = Path(path).read_bytes()
+    model = pixelrnn.load(checkpoint_folders[1])
+    assert torch.equal(pixelrnn.decompress(model, blob), image)
+
+    assert table["headers"] == ["format", "bytes", "bits/dim"]
+    rows = {name: (size, bits) for name, size, bits in table["data"]}
+    dims = 3 * 8 * 8
+    assert rows["pixelrnn (.prnn)"] == (len(blob), round(len(blob) * 8 / dims, 3))
+    with torch.no_grad():
+        model_bits = float(pixelrnn.bits_per_dim(model.log_prob(image[None]), model.image_shape)[0])
+    assert rows["the model's -log2 p(x)"][1] == pytest.approx(model_bits, abs=1e-3)
+    assert abs(len(blob) - HEADER.size - rows["the model's -log2 p(x)"][0]) <= 8  # the range coder's last word or two
+    for name, size in picture_sizes(image, 256).items():
+        assert rows[name] == (size, round(size * 8 / dims, 3))
+
+    progress = decode_live(client, RGB, path)
+    assert progress["state"] == "Done" and progress["count"] == progress["total"] == dims
+    assert torch.equal(torch.tensor(progress["images"]), image[None])
+
+
+def test_files_that_do_not_decode_are_refused_with_a_message(client, tmp_path):
+    grey = np.random.default_rng(4).integers(0, 256, (8, 8), dtype=np.uint8)
+    path, _ = client.predict(editor=picture_value(tmp_path, grey), model=GREY, api_name="/compress")
+    with pytest.raises(Exception, match=r"fashion-mnist-pixelcnn.prnn: the file holds 1x8x8 images"):
+        decode_live(client, RGB, path)
+    (tmp_path / "empty.prnn").write_bytes(b"")
+    with pytest.raises(Exception, match="empty.prnn: not a pixelrnn compressed file: it is empty"):
+        decode_live(client, GREY, tmp_path / "empty.prnn")
+    with pytest.raises(Exception, match="Upload a .prnn file"):
+        client.predict(model=GREY, packed=None, speed=10, api_name="/compress_decode")
+
+    damaged = bytearray(Path(path).read_bytes())
+    damaged[HEADER.size] ^= 0x80  # the data's first byte: every value after it decodes wrong
+    (tmp_path / "damaged.prnn").write_bytes(bytes(damaged))
+    progress = decode_live(client, GREY, tmp_path / "damaged.prnn")
+    assert progress["state"] == "Failed" and "damaged" in progress["error"]
+    assert progress["count"] < progress["total"]  # the last step, which fails the checksum, is never shown
+
+
 # ---------------------------------------------------------------------------------- plumbing
 
 
@@ -324,7 +390,7 @@ def test_live_generation_steps_by_pixel_and_row_and_keeps_distributions(tmp_path
     model = pixelrnn.build_model("row_lstm", image_shape=(3, 4, 5), levels=16, **TINY)
     image = torch.randint(0, 16, (3, 4, 5))
     mask = lower_half(4, 5)
-    run = LiveGeneration(model, 2, image, mask, seed=0)
+    run = LiveGeneration(pixelrnn.generate(model, 2, image, mask, seed=0))
     assert run.step_pixel() == 3 and run.position == (2, 2, 0)
     assert run.step_row() == 12 and run.position == (2, 2, 4)
     assert run.finish() == 15 and run.finished
@@ -332,6 +398,26 @@ def test_live_generation_steps_by_pixel_and_row_and_keeps_distributions(tmp_path
     drawn = run.probs[:, :, mask].gather(-1, run.image[:, :, mask].unsqueeze(-1))
     assert (drawn > 0).all() and torch.allclose(run.probs[:, :, mask].sum(-1), torch.ones(2, 3, int(mask.sum())))
     assert (run.probs[:, :, ~mask] == 0).all()
+
+
+def test_live_decoding_steps_through_a_file_and_a_damaged_one_fails_with_its_reason():
+    model = pixelrnn.build_model("row_lstm", image_shape=(3, 4, 5), levels=16, **TINY)
+    image = torch.randint(0, 16, (3, 4, 5), generator=torch.Generator().manual_seed(5))
+    blob = pixelrnn.compress(model, image)
+    run = LiveGeneration(decoding(model, blob))
+    assert run.n == 1 and run.total == 60
+    assert run.step_pixel() == 3 and run.position == (2, 0, 0)
+    assert torch.equal(run.image[0, :, 0, 0], image[:, 0, 0]) and run.image[0, :, 0, 1:].eq(0).all()
+    assert run.finish() == 57 and run.finished and run.error is None
+    assert torch.equal(run.image[0], image)
+    assert torch.allclose(run.probs.sum(-1), torch.ones(1, 3, 4, 5))
+
+    damaged = bytearray(blob)
+    damaged[HEADER.size] ^= 0x80
+    run = LiveGeneration(decoding(model, bytes(damaged)))
+    run.finish()
+    assert run.stopped and not run.finished and "damaged" in run.error
+    assert LiveView.state_of(run) == "Failed" and run.error in render.status(run, "Failed")
 
 
 # ---------------------------------------------------------------------------------- weights

@@ -1,10 +1,10 @@
 """The app in a real browser: Debian's chromium, headless, driven by Playwright, at 1280 and 400 px wide.
 
 Starts ``python app.py`` (the real entry point) on a free loopback port, paints an
-occlusion with the mouse, generates, pauses and steps, times Pause and Stop, visits every
-tab, checks that the layout fits both widths, and takes screenshots. By default the app
-serves tiny random models and the screenshots go to a temporary folder; the README's
-screenshots are made with the shipped weights:
+occlusion with the mouse, generates, pauses and steps, times Pause and Stop, compresses a
+picture, downloads the file and decodes it back, visits every tab, checks that the layout fits
+both widths, and takes screenshots. By default the app serves tiny random models and the
+screenshots go to a temporary folder; the README's screenshots are made with the shipped weights:
 
     PIXELRNN_APP_CHECKPOINTS=checkpoints PIXELRNN_SCREENSHOTS=docs/screenshots \\
         python -m pytest -q tests/test_app_browser.py
@@ -12,6 +12,7 @@ screenshots are made with the shipped weights:
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -21,8 +22,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import REPO, free_port, tiny_checkpoints
+from PIL import Image
 
+import pixelrnn
+from app.gallery import gallery_items
+from app.images import to_model_image
 from app.live import VIEW_LAG
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -366,6 +372,45 @@ def test_every_tab(page, shots):
     screenshot(page, shots / "weights.png")
 
 
+def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path):
+    """Pick a test image, see its sizes, download its .prnn file, upload that back and watch it decode to the image."""
+    model = pixelrnn.load(Path(checkpoints) / "fashion_mnist-pixelcnn")  # the tab's first model
+    path, caption = gallery_items("fashion_mnist")[2]
+    with Image.open(path) as picture:
+        picked = to_model_image(picture, model.image_shape, model.levels)
+
+    open_tab(page, "Compress")
+    thumbnail = page.locator("#compress-gallery .thumbnail-item").nth(2)
+    assert caption in thumbnail.inner_text()
+    with page.expect_response(lambda response: response.url.endswith("/image.png")):  # the editor fetches the picture
+        thumbnail.click()
+    time.sleep(0.5)  # and draws it
+    page.click("#compress-compress")
+    link = page.locator("#compress-file a[download]")
+    link.wait_for(timeout=60_000)
+    with page.expect_download() as download:
+        link.click()
+    packed = tmp_path / download.value.suggested_filename
+    download.value.save_as(packed)
+    assert packed.name == "fashion-mnist-pixelcnn.prnn"
+    assert torch.equal(pixelrnn.decompress(model, packed.read_bytes()), picked)
+    sizes = page.inner_text("#compress-sizes")
+    assert re.search(rf"pixelrnn \(\.prnn\)\s+{packed.stat().st_size}\s", sizes), sizes
+    assert "PNG" in sizes and "WebP" in sizes
+
+    page.set_input_files("#compress-packed input[type=file]", packed)
+    page.locator("#compress-packed").get_by_text(packed.stem).wait_for(timeout=30_000)
+    page.click("#compress-decode")
+    wait_for_status(page, "compress", r"Decoding · \d+ /")
+    wait_for_status(page, "compress", rf"Done · {picked.numel()} / {picked.numel()}", timeout=180)
+    # The decoded picture as shown, every model pixel a square of one colour, back at the model's size.
+    with urllib.request.urlopen(page.locator("#compress-picture img").get_attribute("src")) as response:
+        shown = Image.open(io.BytesIO(response.read()))
+        decoded = to_model_image(shown, model.image_shape, model.levels)
+    assert torch.equal(decoded, picked)
+    screenshot(page, shots / "compress.png")
+
+
 # ---------------------------------------------------------------------------------- 400 px
 
 
@@ -373,7 +418,7 @@ def test_layout_fits_400(browser, app_url, shots):
     page, errors = open_page(browser, app_url, NARROW)
     try:
         # Every tab in sight (wrapped onto a second line), none behind a menu.
-        for name in ("Complete", "Sample", "Likelihood", "Receptive field", "Weights"):
+        for name in ("Complete", "Sample", "Likelihood", "Compress", "Receptive field", "Weights"):
             assert page.get_by_role("tab", name=name).is_visible(), name
         assert not page.get_by_role("button", name="More tabs").is_visible()
         assert no_sideways_scroll(page, "#complete-gallery") and not captions_whole(page, "#complete-gallery")

@@ -9,7 +9,7 @@ from conftest import with_large_weights
 from PIL import Image
 
 import pixelrnn
-from pixelrnn.codec import HEADER
+from pixelrnn.codec import HEADER, decoding
 from pixelrnn.codec.__main__ import main
 from pixelrnn.pictures import to_uint8
 
@@ -52,6 +52,45 @@ def test_files_cost_what_the_model_says(name):
     assert torch.equal(pixelrnn.decompress(model, blob), images)
     file_bits = 8 * (len(blob) - HEADER.size)
     assert abs(file_bits - model_bits) <= 0.02 * model_bits
+
+
+def test_decoding_step_by_step_fills_the_image_in_generation_order():
+    """:func:`decoding` is decompress one step at a time: the model's order, the file's values, the coding's probs."""
+    model = tiny("row_lstm", (3, 4, 5))
+    images = torch.randint(0, 6, (2, 3, 4, 5), generator=torch.Generator().manual_seed(4))
+    generation = decoding(model, pixelrnn.compress(model, images))
+    assert generation.total == 3 * 4 * 5 and generation.image.eq(0).all()
+    steps = [(step.position, step.index, step.value.clone(), step.probs) for step in generation]
+    assert [position for position, *_ in steps] == [tuple(p) for p in generation.order.tolist()]
+    assert [index for _, index, *_ in steps] == list(range(generation.total))
+    for (c, i, j), _, value, probs in steps:
+        assert torch.equal(value, images[:, c, i, j])
+        assert (
+            probs.dtype == torch.float64
+            and probs.shape == (2, 6)
+            and torch.allclose(probs.sum(1), torch.ones(2, dtype=torch.float64))
+        )
+    assert torch.equal(generation.image, images)
+    assert decoding(model, pixelrnn.compress(model, images[0])).image.shape == (1, 3, 4, 5)
+
+
+def test_decoding_refuses_at_once_what_it_can_and_damage_by_the_last_step():
+    model = tiny("pixelcnn", (1, 5, 4))
+    images = torch.randint(0, 6, (3, 1, 5, 4), generator=torch.Generator().manual_seed(5))
+    blob = pixelrnn.compress(model, images)
+    with pytest.raises(ValueError, match="holds 3 images; at most 2"):
+        decoding(model, blob, max_images=2)
+    assert decoding(model, blob, max_images=3).image.shape == (3, 1, 5, 4)
+    with pytest.raises(ValueError, match="empty"):
+        decoding(model, b"")
+    with pytest.raises(ValueError, match="another model"):
+        decoding(tiny("pixelcnn", (1, 5, 4), seed=1), blob)
+    altered = bytearray(blob)
+    altered[HEADER.size] ^= 0x10
+    generation = decoding(model, bytes(altered))  # the header is intact: refused only as the data is decoded
+    with pytest.raises(ValueError, match="damaged"):
+        for _ in generation:
+            pass
 
 
 def test_files_from_another_model_are_refused():

@@ -30,6 +30,7 @@ from pixelrnn import bits_per_dim, data
 from pixelrnn.hardware import hardware_name
 
 from . import checkpoint
+from .allocator import keep_freed_memory
 from .datasets import IndexedBatches, load_data, on_device_if_it_fits
 from .distributed import Distributed, setup
 from .evaluate import evaluate
@@ -449,6 +450,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()
     try:
         world = setup(args.device)
     except ValueError as error:

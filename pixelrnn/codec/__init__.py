@@ -2,6 +2,7 @@
 
 blob = pixelrnn.compress(model, image)     # LongTensor[C, H, W] or [B, C, H, W] -> bytes
 image = pixelrnn.decompress(model, blob)   # -> the same LongTensor
+for step in decoding(model, blob): ...     # the same decoding step by step, a pixelrnn.Generation
 
 Each sub-pixel is range-coded (``constriction``) with the distribution the model gives it in its
 generation order. Decoding must see exactly the probabilities that encoding used: one quantized
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 
 import constriction
@@ -36,7 +38,7 @@ import numpy as np
 import torch
 
 from ..base import PixelModel
-from ..sampling import cached_steps, evaluating
+from ..sampling import Generation, cached_steps, evaluating
 
 MAGIC = b"PXR"
 FORMAT_VERSION = 1
@@ -75,12 +77,43 @@ def decompress(model: PixelModel, blob: bytes) -> torch.Tensor:
 
     Raises ``ValueError`` for anything else: not such a file, another model's file, a truncated or altered one.
     """
+    count, generation = _decoding(model, blob)
+    for _ in generation:
+        pass
+    return generation.image if count else generation.image[0]
+
+
+def decoding(model: PixelModel, blob: bytes, max_images: int | None = None) -> Generation:
+    """A file from :func:`compress`, decoded step by step: a :class:`~pixelrnn.Generation` whose values
+    the file chooses, as :func:`decompress` decodes it.
+
+    Its ``image`` is the canvas being filled, ``LongTensor[B, C, H, W]`` (``B = 1`` for a file of one
+    image); each :class:`~pixelrnn.Step` has the ``probs`` (``float64 [B, levels]``) its values were coded
+    with. ``ValueError`` at once for a file that is not this model's, or of more than ``max_images``
+    images; from the step that meets it for damaged data, at the latest from the last step, whose image
+    fails the file's checksum.
+    """
+    return _decoding(model, blob, max_images)[1]
+
+
+def _decoding(model: PixelModel, blob: bytes, max_images: int | None = None) -> tuple[int, Generation]:
+    """:func:`decoding`, and the header's batch size (0: a file of one image)."""
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise ValueError(f"expected the bytes of a compressed file, got {type(blob).__name__}")
     count, checksum, payload = _read_header(model, bytes(blob))
+    if max_images is not None and count > max_images:
+        raise ValueError(f"the file holds {count} images; at most {max_images} are decoded here")
     if len(payload) % 4:
         raise ValueError("the compressed file is truncated or damaged: its data is not a whole number of 32-bit words")
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
+    canvas = torch.zeros(max(count, 1), *model.image_shape, dtype=torch.long, device=model.device)
+    everything = torch.ones(model.image_shape[1:], dtype=torch.bool, device=model.device)
+    return count, Generation(model, canvas, everything, _decoded_steps(model, canvas, decoder, checksum))
+
+
+def _decoded_steps(model: PixelModel, canvas: torch.Tensor, decoder, checksum: bytes):
+    """Fill the blank ``canvas`` with the values ``decoder`` reads; yields ``(position, probs, value)`` of each
+    sub-pixel, ``probs`` as a ``float64`` tensor. The last step checks the whole image against ``checksum``."""
 
     def decoded_value(position, probs):
         try:
@@ -89,12 +122,11 @@ def decompress(model: PixelModel, blob: bytes) -> torch.Tensor:
             raise ValueError(f"the compressed file is damaged (truncated or altered): {error}") from None
         return torch.from_numpy(values.astype(np.int64)).to(canvas.device)
 
-    canvas = torch.zeros(max(count, 1), *model.image_shape, dtype=torch.long, device=model.device)
-    for _ in coded_steps(model, canvas, decoded_value):
-        pass
-    if _checksum(canvas) != checksum:
-        raise ValueError("the compressed file is damaged (truncated or altered): the decoded image fails its checksum")
-    return canvas if count else canvas[0]
+    last = math.prod(model.image_shape) - 1
+    for index, (position, probs, value) in enumerate(coded_steps(model, canvas, decoded_value)):
+        if index == last and _checksum(canvas) != checksum:
+            raise ValueError("the compressed file is damaged (truncated or altered): the decoded image fails its checksum")
+        yield position, torch.from_numpy(probs), value
 
 
 @torch.inference_mode()
