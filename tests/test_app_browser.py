@@ -450,7 +450,7 @@ def test_layout_fits_400(browser, app_url, shots):
         assert label["y"] + label["height"] <= first["y"]  # the gallery's label above the pictures, not over them
         assert gallery["y"] + gallery["height"] - (last["y"] + last["height"]) <= 40  # no blank block below
         assert not captions_whole(page, "#receptive-maps")
-        page.evaluate("() => document.querySelector('#receptive-group').scrollIntoView({block: 'start'})")
+        page.evaluate("() => document.querySelector('#receptive-maps').scrollIntoView({block: 'start'})")
         screenshot(page, shots / "receptive_field-400px.png", full_page=False)
     finally:
         page.close()
