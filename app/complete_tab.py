@@ -8,6 +8,7 @@ import pixelrnn
 from pixelrnn.pictures import to_uint8
 
 from .editor import read_editor
+from .errors import user_error
 from .images import display_scale, upscale
 from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
@@ -16,7 +17,7 @@ from .session import Session
 from .widgets import pixel_gallery
 
 
-def completion_run(session: Session, editor: dict | None, model: str, n: float, temperature: float, seed) -> LiveGeneration:
+def completion_run(session: Session, editor: dict | None, model: str, n: int, temperature: float, seed) -> LiveGeneration:
     """A live completion of the editor's image where the user painted, by the model labelled ``model``."""
     network = session.entry(model).model()
     image, mask = read_editor(editor, network.image_shape, network.levels)
@@ -25,7 +26,7 @@ def completion_run(session: Session, editor: dict | None, model: str, n: float, 
     return LiveGeneration(pixelrnn.generate(network, int(n), image, mask, float(temperature), seed_value(seed)))
 
 
-def best_of_k(session: Session, editor: dict | None, model: str, k: float, temperature: float, seed) -> list:
+def best_of_k(session: Session, editor: dict | None, model: str, k: int, temperature: float, seed) -> list:
     """Gallery items ``(picture, caption)`` of ``k`` completions, best (most likely whole image) first."""
     network = session.entry(model).model()
     try:
@@ -34,7 +35,7 @@ def best_of_k(session: Session, editor: dict | None, model: str, k: float, tempe
             raise ValueError("Nothing to fill in: paint over the part of the image the model should redo.")
         result = pixelrnn.complete(network, image, mask, k=int(k), temperature=float(temperature), seed=seed_value(seed))
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise user_error(str(error)) from None
     scale = display_scale(network.image_shape)
     bits = pixelrnn.bits_per_dim(result.log_probs, network.image_shape)
     return [
@@ -46,11 +47,10 @@ def best_of_k(session: Session, editor: dict | None, model: str, k: float, tempe
 def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
     """Lay out the tab inside the current ``gr.Tab``; returns its model dropdown."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=1, min_width=340):
             model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", elem_id="complete-model")
             picker = Picker.build("complete", occlude=True, label="Hole to fill", initial=initial)
             n, temperature, seed = sampling_settings("complete")
-            generate = gr.Button("Generate", variant="primary", elem_id="complete-generate")
         view = LiveView.build("complete", initial.image_shape[0] if initial else 3)
     with gr.Accordion("Best of K: draw K completions at once, ranked by the likelihood of the whole image", open=False):
         gr.Markdown(
@@ -58,11 +58,11 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
             "Scoring the whole image afterwards (exact log-likelihood) picks the fills that also fit what comes after them."
         )
         with gr.Row():
-            k = gr.Slider(2, 16, value=8, step=1, label="K", elem_id="complete-k")
+            k = gr.Slider(2, 16, value=8, step=1, precision=0, label="K", elem_id="complete-k")
             rank = gr.Button("Complete K times and rank", elem_id="complete-best-of-k")
-        ranked = pixel_gallery("Best first", "complete-ranked", columns=8, height=240)
+        ranked = pixel_gallery("Best first", "complete-ranked")
     picker.wire(session, model, lambda s, label: s.entry(label))
-    view.wire(session, generate, completion_run, [picker.editor, model, n, temperature, seed], model)
+    view.wire(session, completion_run, [picker.editor, model, n, temperature, seed], model)
     rank.click(
         best_of_k,
         [session, picker.editor, model, k, temperature, seed],

@@ -20,6 +20,7 @@ from pixelrnn.codec.__main__ import SUFFIX
 from pixelrnn.codec.baselines import picture_sizes
 
 from .editor import read_picture
+from .errors import user_error
 from .live import LiveGeneration
 from .live_view import LiveView
 from .picker import Picker
@@ -46,7 +47,7 @@ def compress_image(session: Session, editor: dict | None, model: str) -> tuple[s
     try:
         image = read_picture(editor, network.image_shape, network.levels)
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise user_error(str(error)) from None
     blob = compress(network, image)
     # A fresh folder per file: gradio serves it from its cache under this name, which says which model decodes it.
     path = Path(tempfile.mkdtemp(prefix="pixelrnn-compress-")) / f"{entry.file_stem}{SUFFIX}"
@@ -110,7 +111,6 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
                 "in amber, the value it chose from the model's softmax. Pick the model that wrote the file above."
             )
             packed_in = gr.File(label=f"A {SUFFIX} file", file_types=[SUFFIX], elem_id="compress-packed")
-            decode = gr.Button("Decode", variant="primary", elem_id="compress-decode")
         view = LiveView.build(
             "compress", initial.image_shape[0] if initial else 3, label="Decoded", start_label="Decode", running="Decoding"
         )
@@ -118,5 +118,5 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
     go.click(compress_image, [session, picker.editor, model], [packed_out, sizes], concurrency_id="generate", api_name="compress")
     # A file and its sizes belong to the model that wrote them.
     model.change(clear_compression, None, [packed_out, sizes], api_visibility="private")
-    view.wire(session, decode, decoding_run, [model, packed_in], model)
+    view.wire(session, decoding_run, [model, packed_in], model)
     return model

@@ -22,6 +22,14 @@ COVERAGE = 0.25
 BRUSH_COLOR = ("#ff2d55", 0.75)
 
 
+def lower_half(image_shape) -> torch.Tensor:
+    """The preset hole: ``BoolTensor[H, W]``, True on the lower half of an image ``(C, H, W)``."""
+    _, h, w = image_shape
+    mask = torch.zeros(h, w, dtype=torch.bool)
+    mask[h // 2 :] = True
+    return mask
+
+
 def editor_value(image: torch.Tensor, levels: int, mask: torch.Tensor | None = None) -> dict:
     """The editor showing ``LongTensor[C, H, W]`` upscaled, with ``mask`` (bool ``[H, W]``) pre-painted."""
     scale = display_scale(image.shape)

@@ -36,7 +36,8 @@ def build(entries: list[ModelEntry], problems: list[str]) -> gr.Blocks:
     initial = entries[0] if entries else None
     # Downloads and uploads land in gradio's cache: files older than a day are removed hourly.
     with gr.Blocks(title="PixelRNN, pixel by pixel", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
-        session = gr.State(lambda: Session(entries), delete_callback=Session.close)
+        # A value rather than a factory, which gradio would serve as an API endpoint: each user gets a copy.
+        session = gr.State(Session(entries), delete_callback=Session.close)
         gr.Markdown(INTRO, elem_classes=["hero"])
         if not entries:
             gr.Markdown(
@@ -47,7 +48,7 @@ def build(entries: list[ModelEntry], problems: list[str]) -> gr.Blocks:
             )
         if problems:
             gr.Markdown("\n".join(f"- {p}" for p in problems), elem_classes=["banner"])
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on a second line
             with gr.Tab("Complete", id="complete"):
                 complete_model = complete_tab.build(session, labels, initial)
             with gr.Tab("Sample", id="sample"):

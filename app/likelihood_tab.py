@@ -9,6 +9,7 @@ from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
 from .editor import read_picture
+from .errors import user_error
 from .images import display_scale, upscale
 from .overlays import heat_css, heat_map
 from .picker import Picker
@@ -20,11 +21,11 @@ def score(session: Session, group: str, editor: dict | None) -> tuple[list, str]
     """Gallery items (the image, then one heat map per model of ``group``) and a Markdown summary."""
     entries = session.entries(group)
     if not entries:
-        raise gr.Error("No models for this data set: load one on the Weights tab.")
+        raise user_error("No models for this data set: load one on the Weights tab.")
     try:
         images = [read_picture(editor, entry.image_shape, entry.levels) for entry in entries]
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise user_error(str(error)) from None
     per_model = [(entry, pixelrnn.pixel_bits(entry.model(), image)) for entry, image in zip(entries, images)]
     # One colour scale for all models, so their maps compare; the 99th percentile keeps one hot pixel from washing it out.
     pixel_totals = [bits.sum(0) for _, bits in per_model]
@@ -60,6 +61,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
                 "An autoregressive model gives every image an exact likelihood. Draw a stroke that does not belong "
                 "(a defect) and score again: the heat maps light up where the image stops making sense to the model, "
                 "which is how these models find anomalies.",
+                label="summary",
                 elem_id="likelihood-summary",
             )
     picker.wire(session, group, lambda s, g: s.entries(g)[0])

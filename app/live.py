@@ -11,11 +11,19 @@ The user's controls act on it from different requests (threads), so:
 * a streaming loop (:meth:`play`) runs only while it holds the current *player token*:
   Pause, Step, Finish and Stop take the token away, and the loop returns at its next
   step, freeing its worker; Resume starts a new loop with a new token.
+
+A browser shows frames more slowly than a server can send them when either is busy, and
+frames it has not shown yet pile up: Pause then seems to take seconds, and to land far past
+the sub-pixel that was on screen. So a viewer that confirms each frame it shows
+(:meth:`acknowledge`) paces the run: the next frame waits for that confirmation, and the
+sampler draws at most :meth:`lead` sub-pixels (:data:`VIEW_LAG` seconds' worth) past the
+frame on screen. A client that never confirms (the HTTP API) gets frames at :data:`MAX_FPS`.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -26,8 +34,14 @@ import pixelrnn
 
 #: At most this many frames per second are streamed; faster generation skips frames.
 MAX_FPS = 12.0
+#: How far, in seconds of drawing at the chosen speed, the sampler may run ahead of the frame on screen:
+#: what Pause can land past the picture the user saw (plus the click's way to the server).
+VIEW_LAG = 0.25
+#: A frame the viewer has not confirmed after this many seconds is taken as lost, and the run goes on.
+ACK_TIMEOUT = 2.0
 
 _tokens = itertools.count(1)
+_ids = itertools.count(1)
 
 
 class LiveGeneration:
@@ -38,6 +52,8 @@ class LiveGeneration:
         self.model = generation.model
         #: Images generated side by side.
         self.n = len(generation.image)
+        #: Tells this generation's frames from those of the one it replaced.
+        self.id = next(_ids)
         #: ``BoolTensor[H, W]``: the pixels to generate.
         self.unknown = self.generation.unknown.cpu()
         #: ``Tensor[n, C, H, W, levels]``: the distribution each generated sub-pixel was drawn from.
@@ -46,14 +62,18 @@ class LiveGeneration:
         self.count = 0
         #: ``(c, i, j)`` of the last generated sub-pixel, ``None`` before the first.
         self.position: tuple[int, int, int] | None = None
-        #: Pixels per second while playing; ``math.inf`` runs flat out.
-        self.rate = rate
         self.stopped = False
         #: Why the generation failed (a decoded file turned out damaged), ``None`` while it has not.
         self.error: str | None = None
         self.lock = threading.Lock()
+        self._rate = rate
         self._player = 0
-        self._wake = threading.Event()
+        #: Notified whenever the player should look again: paused, new speed, a frame confirmed.
+        self._changed = threading.Condition()
+        #: Sub-pixels in the last frame :meth:`play` handed out, and when.
+        self._sent, self._sent_at = 0, 0.0
+        #: Sub-pixels in the last frame the viewer confirmed; ``None`` while no viewer confirms frames.
+        self._shown: int | None = None
 
     # ------------------------------------------------------------------ progress
     @property
@@ -64,6 +84,11 @@ class LiveGeneration:
     @property
     def finished(self) -> bool:
         return self.count >= self.total
+
+    @property
+    def playing(self) -> bool:
+        """Whether a :meth:`play` loop holds the player token."""
+        return self._player != 0
 
     @property
     def image(self) -> torch.Tensor:
@@ -123,16 +148,29 @@ class LiveGeneration:
         return self._advance_while(lambda nxt, first: True)
 
     # ------------------------------------------------------------------ playing
+    @property
+    def rate(self) -> float:
+        """Pixels per second while playing; ``math.inf`` runs flat out."""
+        return self._rate
+
+    @rate.setter
+    def rate(self, rate: float) -> None:
+        with self._changed:
+            self._rate = rate
+            self._changed.notify_all()
+
     def new_player(self) -> int:
         """A token for :meth:`play`; any earlier player stops at its next step."""
-        self._wake.clear()
-        self._player = next(_tokens)
-        return self._player
+        with self._changed:
+            self._player = next(_tokens)
+            self._changed.notify_all()
+            return self._player
 
     def pause(self) -> None:
-        """Stop the current player (if any) at its next step, waking it if it waits for its pace."""
-        self._player = 0
-        self._wake.set()
+        """Stop the current player (if any) at its next step, waking it if it waits."""
+        with self._changed:
+            self._player = 0
+            self._changed.notify_all()
 
     def stop(self) -> None:
         """End this generation for good; what was generated stays viewable."""
@@ -141,27 +179,63 @@ class LiveGeneration:
             self.stopped = True
             self.generation.close()
 
+    def acknowledge(self, count: int) -> None:
+        """The viewer shows the frame of ``count`` sub-pixels: from now on it paces :meth:`play`."""
+        with self._changed:
+            self._shown = count
+            self._changed.notify_all()
+
+    def lead(self) -> int:
+        """How many sub-pixels the sampler may draw past a frame the viewer has not confirmed yet.
+
+        :data:`VIEW_LAG` seconds' worth at the current rate: at least a pixel, at most a row (flat out).
+        """
+        c, _, w = self.model.image_shape
+        return int(min(max(self._rate * c * VIEW_LAG, c), w * c))
+
+    def _step_seconds(self) -> float:
+        """Time per sub-pixel at the current rate."""
+        return 0.0 if math.isinf(self._rate) else 1.0 / (self._rate * self.model.colors)
+
+    def _unconfirmed(self, now: float) -> bool:
+        """Whether the viewer has yet to confirm the last frame (and it is not taken as lost)."""
+        return self._shown is not None and self._shown < self._sent and now - self._sent_at < ACK_TIMEOUT
+
+    def _wait(self, last_step: float) -> float:
+        """Seconds until the next sub-pixel may be drawn, the previous one drawn at ``last_step``."""
+        now = time.monotonic()
+        if self._unconfirmed(now) and self.count - self._sent >= self.lead():
+            return self._sent_at + ACK_TIMEOUT - now
+        return last_step + self._step_seconds() - now
+
     def play(self, token: int) -> Iterator[None]:
         """Advance at :attr:`rate` pixels per second, yielding whenever a frame is due.
 
-        Frames come at most :data:`MAX_FPS` times per second: when the model is slower than
-        the rate, or showing a frame takes long, several sub-pixels are drawn per frame.
-        Returns (after a last frame) when done, or when ``token`` is no longer the player.
+        Yields once at the start, then at most :data:`MAX_FPS` times per second and never before
+        the viewer (if it confirms frames) has shown the previous one: when the model or the
+        viewer is slower than the rate, several sub-pixels go into one frame. A step that comes
+        late is not made up for by rushing the next ones. Returns, without a last frame, when done
+        or when ``token`` is no longer the player; done, it gives the token back (not :attr:`playing`).
         """
-        started, taken, rate = time.monotonic(), 0, self.rate
-        next_frame = 0.0
-        while self._player == token:
-            if self.rate != rate:  # the speed slider moved: keep the new pace from now on
-                started, taken, rate = time.monotonic(), 0, self.rate
-            ahead = taken / (rate * self.model.colors) - (time.monotonic() - started)
-            if ahead > 0:
-                self._wake.wait(ahead)
-                continue
-            with self.lock:
-                if self._player != token or not self._advance_one():
-                    break
-            taken += 1
-            if time.monotonic() >= next_frame:
-                next_frame = time.monotonic() + 1.0 / MAX_FPS
-                yield
-        yield
+        now = time.monotonic()
+        self._sent, self._sent_at = self.count, now
+        last_step, next_frame = now, now + 1.0 / MAX_FPS
+        try:
+            yield
+            while True:
+                with self._changed:
+                    while self._player == token and (wait := self._wait(last_step)) > 0:
+                        self._changed.wait(wait)
+                with self.lock:
+                    if self._player != token or not self._advance_one():
+                        return
+                now = time.monotonic()
+                last_step = max(last_step + self._step_seconds(), now - 1.0 / MAX_FPS)
+                if now >= next_frame and not self._unconfirmed(now):
+                    self._sent, self._sent_at = self.count, now
+                    next_frame = now + 1.0 / MAX_FPS
+                    yield
+        finally:
+            with self._changed:
+                if self._player == token:
+                    self._player = 0

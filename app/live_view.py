@@ -1,11 +1,14 @@
 """The live generation view shared by the Complete, Sample and Compress tabs (a decoding is a generation
 whose values the file chooses).
 
-Components: the samples side by side, the transport buttons (Pause, Resume, Step pixel,
-Step row, Finish, Stop), a speed slider, a status line and one softmax chart per colour.
-Generation streams from a generator callback that plays the session's
-:class:`~app.live.LiveGeneration`; the other buttons act on that object from their own
-(unqueued-limit) events, so they take effect while it plays.
+Components: the start button (Generate, Decode) above the samples side by side (in sight, however long the settings column
+beside), the transport buttons (Pause, Resume, Step pixel, Step row, Finish, Stop), a status line,
+one softmax chart per colour beside the samples (below them on a narrow screen), and the speed
+control. Generation streams from a generator callback that plays the session's
+:class:`~app.live.LiveGeneration`; the other buttons act on that object from their own unqueued
+events, so they take effect while it plays. The browser confirms every frame it shows (a change
+event of the hidden progress value), which paces the stream to what the browser keeps up with
+(see :mod:`app.live`).
 """
 
 from __future__ import annotations
@@ -19,23 +22,31 @@ from dataclasses import dataclass
 import gradio as gr
 
 from . import render
+from .errors import user_error
 from .images import locate, strip_scale
 from .live import LiveGeneration
 from .plots import distribution_frame, distribution_plots, plot_updates
 from .session import Session
+from .widgets import integer_radio
 
-#: Speed slider positions -> pixels per second (the last one: as fast as the model goes).
+#: The speed control's steps, pixels per second (the last one: as fast as the model goes).
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, math.inf)
+#: The step the control starts at (1-based, like the API's ``speed``): 50 pixels per second.
 DEFAULT_SPEED = 6
 #: While playing, the charts are redrawn at most this often (the picture at up to :data:`app.live.MAX_FPS`).
-CHART_FPS = 4.0
+CHART_FPS = 2.0
 #: Generation streams share this concurrency group (limit: the queue's default).
 GENERATE_GROUP = "generate"
 
 
-def speed_rate(position: float) -> float:
-    """Slider position (1-10) -> pixels per second."""
-    return SPEEDS[max(1, min(len(SPEEDS), int(position))) - 1]
+def speed_rate(step: int) -> float:
+    """Speed step (1 to ``len(SPEEDS)``) -> pixels per second."""
+    return SPEEDS[int(step) - 1]
+
+
+def speed_label(rate: float) -> str:
+    """``50 px/s``, or ``max`` for as fast as the model goes."""
+    return "max" if math.isinf(rate) else f"{rate} px/s"
 
 
 @dataclass
@@ -43,9 +54,10 @@ class LiveView:
     """The components of one live view; :meth:`wire` connects them to a way of starting runs."""
 
     name: str
+    start: gr.Button
     picture: gr.Image
     status: gr.Markdown
-    speed: gr.Slider
+    speed: gr.Radio
     pause: gr.Button
     resume: gr.Button
     step_pixel: gr.Button
@@ -53,8 +65,9 @@ class LiveView:
     finish: gr.Button
     stop: gr.Button
     plots: list[gr.BarPlot]
-    #: For API clients: ``{"state", "count", "total", "position": [c, i, j]}`` of every frame, and
+    #: For API clients: ``{"run", "state", "count", "total", "position": [c, i, j]}`` of every frame, and
     #: once it stops playing ``"images"``: the samples' values, ``[n][C][H][W]``; ``"error"`` when it failed.
+    #: The browser confirms frames with it.
     progress: gr.JSON
     #: The label of the button that starts a run, and the state shown while one plays.
     start_label: str = "Generate"
@@ -64,49 +77,67 @@ class LiveView:
     def build(
         cls, name: str, colors: int = 3, label: str = "Samples", start_label: str = "Generate", running: str = "Generating"
     ) -> LiveView:
-        """Create, inside the current row, a column with the samples and controls and one with the charts.
+        """Create, inside the current row, a column with the start button, samples, controls and charts, and the speed below.
 
         ``colors``: channels of the model chosen when the page opens (1 shows one chart); ``label``: the
         picture's; ``start_label``: the tab's start button's; ``running``: the state shown while a run plays.
         """
-        with gr.Column(scale=3, min_width=360):
-            picture = gr.Image(
-                label=label,
-                type="numpy",
-                image_mode="RGBA",
-                format="png",
-                interactive=False,
-                buttons=["download"],
-                elem_classes=["pixelated", "live"],
-                elem_id=f"{name}-picture",
-                height=300,
-            )
-            with gr.Row(elem_classes=["transport"]):
-                pause = gr.Button("Pause", size="sm", elem_id=f"{name}-pause")
-                resume = gr.Button("Resume", size="sm", elem_id=f"{name}-resume")
-                step_pixel = gr.Button("Step pixel", size="sm", elem_id=f"{name}-step-pixel")
-                step_row = gr.Button("Step row", size="sm", elem_id=f"{name}-step-row")
-                finish = gr.Button("Finish", size="sm", elem_id=f"{name}-finish")
-                stop = gr.Button("Stop", size="sm", variant="stop", elem_id=f"{name}-stop")
-            speed = gr.Slider(
-                1,
-                len(SPEEDS),
+        with gr.Column(scale=2, min_width=300):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    start = gr.Button(start_label, variant="primary", elem_id=f"{name}-{start_label.lower()}")
+                    picture = gr.Image(
+                        label=label,
+                        type="numpy",
+                        image_mode="RGBA",
+                        format="png",
+                        interactive=False,
+                        buttons=["download"],
+                        elem_classes=["pixelated", "live"],
+                        elem_id=f"{name}-picture",
+                        height=300,
+                    )
+                    with gr.Row(elem_classes=["transport"]):
+                        pause = gr.Button("Pause", size="sm", elem_id=f"{name}-pause")
+                        resume = gr.Button("Resume", size="sm", elem_id=f"{name}-resume")
+                        step_pixel = gr.Button("Step pixel", size="sm", elem_id=f"{name}-step-pixel")
+                        step_row = gr.Button("Step row", size="sm", elem_id=f"{name}-step-row")
+                        finish = gr.Button("Finish", size="sm", elem_id=f"{name}-finish")
+                        stop = gr.Button("Stop", size="sm", variant="stop", elem_id=f"{name}-stop")
+                    status = gr.Markdown(
+                        f"Press **{start_label}**.", label="status", elem_id=f"{name}-status", elem_classes=["status"]
+                    )
+                with gr.Column(scale=2, min_width=240, elem_classes=["softmax-column"]):
+                    gr.Markdown(
+                        "**Softmax of the current pixel** per channel, the drawn value in amber. "
+                        "Paused, click a generated pixel to see its own."
+                    )
+                    plots = distribution_plots(colors)
+            speed = integer_radio(
+                [(speed_label(rate), step) for step, rate in enumerate(SPEEDS, 1)],
                 value=DEFAULT_SPEED,
-                step=1,
                 label="Speed",
-                info="1 pixel per second … 500 per second; 10: as fast as the model goes",
+                info="pixels per second; max: as fast as the model goes",
                 elem_id=f"{name}-speed",
+                elem_classes=["speed"],
             )
-            status = gr.Markdown(f"Press **{start_label}**.", label="status", elem_id=f"{name}-status", elem_classes=["status"])
             progress = gr.JSON(label="progress", visible=False)
-        with gr.Column(scale=2, min_width=280, elem_classes=["softmax-column"]):
-            gr.Markdown(
-                "**Softmax of the current pixel**, per channel; the value drawn in amber. "
-                "Pause and click any generated pixel to see the distributions it was drawn from."
-            )
-            plots = distribution_plots(colors)
         return cls(
-            name, picture, status, speed, pause, resume, step_pixel, step_row, finish, stop, plots, progress, start_label, running
+            name,
+            start,
+            picture,
+            status,
+            speed,
+            pause,
+            resume,
+            step_pixel,
+            step_row,
+            finish,
+            stop,
+            plots,
+            progress,
+            start_label,
+            running,
         )
 
     # ------------------------------------------------------------------ outputs
@@ -115,10 +146,13 @@ class LiveView:
         """What a frame updates. Never the buttons: gradio disables an event's outputs while it runs."""
         return [self.picture, *self.plots, self.status, self.progress]
 
-    def frame(self, run: LiveGeneration, state: str, selected=None, charts: bool = True) -> list:
+    def frame(
+        self, run: LiveGeneration, state: str, selected=None, charts: bool = True, picture: bool = True, note: str = ""
+    ) -> list:
         """Values for :attr:`outputs`; ``selected`` = ``(sample, i, j)`` shows that pixel's distributions.
 
-        ``charts=False`` leaves the charts as they are (they cost the browser more than the picture).
+        ``charts=False`` leaves the charts as they are (they cost the browser more than the picture),
+        ``picture=False`` the picture; ``note`` ends the status line.
         """
         sample, i, j = selected if selected is not None else (0, *(run.position or (0, 0, 0))[1:])
         if charts:
@@ -130,13 +164,14 @@ class LiveView:
                 render.pixel_summary(run, sample, i, j) or "not generated (given, or not reached yet)"
             )
         else:
-            status = render.status(run, state)
-        progress = {"state": state, "count": run.count, "total": run.total, "position": run.position}
+            status = render.status(run, state, note)
+        progress = {"run": run.id, "state": state, "count": run.count, "total": run.total, "position": run.position}
         if state != self.running:
             progress["images"] = run.image.tolist()
         if run.error is not None:
             progress["error"] = run.error
-        return [render.samples_picture(run, selected), *plots, status, progress]
+        shown = render.samples_picture(run, selected) if picture else gr.skip()
+        return [shown, *plots, status, progress]
 
     @staticmethod
     def state_of(run: LiveGeneration) -> str:
@@ -145,31 +180,45 @@ class LiveView:
             return "Done"
         return "Failed" if run.error is not None else "Stopped" if run.stopped else "Paused"
 
+    def cannot_resume(self, state: str) -> str:
+        """Why a run that is ``Done``, ``Stopped`` or ``Failed`` does not resume, for its status line."""
+        why = {
+            "Done": "Nothing is left to do",
+            "Stopped": "Stop ends a generation for good (Pause keeps it resumable)",
+            "Failed": "A failed run cannot go on",
+        }[state]
+        return f"{why}: press {self.start_label} for a new one."
+
     # ------------------------------------------------------------------ events
-    def stream(self, run: LiveGeneration, token: int):
+    def stream(self, session: Session, run: LiveGeneration, token: int):
         """Play ``run`` and yield frames until it ends or the user takes over."""
         if run.finished or run.stopped:
-            yield self.frame(run, self.state_of(run))
+            state = self.state_of(run)
+            yield self.frame(run, state, note=self.cannot_resume(state))
             return
-        yield self.frame(run, self.running)
-        next_charts = 0.0
+        next_charts, last_count = 0.0, None
         for _ in run.play(token):
             now = time.monotonic()
             yield self.frame(run, self.running, charts=now >= next_charts)
             if now >= next_charts:
                 next_charts = now + 1.0 / CHART_FPS
-        yield self.frame(run, self.state_of(run))
+            last_count = run.count
+        if session.runs.get(self.name) is not run or run.playing or (run.stopped and run.error is None):
+            return  # a newer start or Resume took over, or Stop showed the last frame itself
+        # An unchanged picture is not sent again: gradio would rewrite its cached file while the browser reads it.
+        yield self.frame(run, self.state_of(run), picture=run.count != last_count)
 
     def run_of(self, session: Session) -> LiveGeneration:
         run = session.runs.get(self.name)
         if run is None:
-            raise gr.Error(f"Nothing is being generated: press {self.start_label} first.")
+            raise user_error(f"Nothing is being generated: press {self.start_label} first.")
         return run
 
     # ------------------------------------------------------------------ handlers
     def starter(self, make_run: Callable[..., LiveGeneration]):
-        """The Generate handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
+        """The start handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
 
+        A run still playing is stopped, and the new one starts with the new settings.
         API clients see ``make_run``'s parameter names, then ``speed``.
         """
 
@@ -178,12 +227,18 @@ class LiveView:
             try:
                 run = make_run(session, *values)
             except ValueError as error:
-                raise gr.Error(str(error)) from None
-            if self.name in session.runs:
-                session.runs[self.name].stop()
+                raise user_error(str(error)) from None
             run.rate = speed_rate(speed)
-            session.runs[self.name] = run
-            yield from self.stream(run, run.new_player())
+            # The new run first, so that the stream of the one it replaces ends without a last frame.
+            previous, session.runs[self.name] = session.runs.get(self.name), run
+            if previous is not None:
+                if previous.playing and not previous.finished:
+                    gr.Info(
+                        f"Started again with the new settings; the generation before stopped at "
+                        f"{previous.count} / {previous.total} sub-pixels."
+                    )
+                previous.stop()
+            yield from self.stream(session, run, run.new_player())
 
         speed = inspect.Parameter("speed", inspect.Parameter.POSITIONAL_OR_KEYWORD)
         on_start.__signature__ = inspect.Signature([*inspect.signature(make_run).parameters.values(), speed])
@@ -191,7 +246,7 @@ class LiveView:
 
     def on_resume(self, session: Session):
         run = self.run_of(session)
-        yield from self.stream(run, run.new_player())
+        yield from self.stream(session, run, run.new_player())
 
     def on_pause(self, session: Session) -> None:
         self.run_of(session).pause()
@@ -211,10 +266,16 @@ class LiveView:
         run.stop()
         return self.frame(run, self.state_of(run))
 
-    def on_speed(self, session: Session, speed: float) -> None:
+    def on_speed(self, session: Session, speed: int) -> None:
         run = session.runs.get(self.name)
         if run is not None:
             run.rate = speed_rate(speed)
+
+    def on_shown(self, session: Session, progress: dict | None) -> None:
+        """The browser shows the frame ``progress``: it may pace the run that sent it."""
+        run = session.runs.get(self.name)
+        if run is not None and progress and progress.get("run") == run.id:
+            run.acknowledge(progress["count"])
 
     def on_select(self, session: Session, evt: gr.SelectData):
         """A click on the samples: show the distributions of the pixel under it."""
@@ -232,31 +293,26 @@ class LiveView:
         colors, levels = session.entry(label).image_shape[0], session.entry(label).levels
         return plot_updates([distribution_frame(None, None, levels)] * colors, colors, levels)
 
-    def wire(
-        self,
-        session: gr.State,
-        start: gr.Button,
-        make_run: Callable[..., LiveGeneration],
-        inputs: list,
-        chooser: gr.Dropdown,
-    ) -> None:
-        """Start a run with ``make_run(session, *inputs)`` when ``start`` is clicked; connect the controls.
+    def wire(self, session: gr.State, make_run: Callable[..., LiveGeneration], inputs: list, chooser: gr.Dropdown) -> None:
+        """Start a run with ``make_run(session, *inputs)`` when :attr:`start` is clicked; connect the controls.
 
         API names: ``<name>_<start label>`` (``sample_generate``) starts a run, ``<name>_pause``, ``<name>_stop``... act on it.
 
         ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
+        The controls skip the queue: they answer at once, however many frames the queue is sending.
         """
-        quiet = dict(show_progress="hidden", concurrency_limit=None)
+        quiet = dict(show_progress="hidden", queue=False)
         private = dict(api_visibility="private", **quiet)
         streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
-        started = start.click(
+        self.start.click(
             self.starter(make_run),
             [session, *inputs, self.speed],
             self.outputs,
             api_name=f"{self.name}_{self.start_label.lower()}",
+            trigger_mode="multiple",  # pressed again while it runs: start again with the new settings
             **streaming,
         )
-        resumed = self.resume.click(self.on_resume, [session], self.outputs, api_name=f"{self.name}_resume", **streaming)
+        self.resume.click(self.on_resume, [session], self.outputs, api_name=f"{self.name}_resume", **streaming)
         self.pause.click(self.on_pause, [session], None, api_name=f"{self.name}_pause", **quiet)
         for button, action, api_name in (
             (self.step_pixel, LiveGeneration.step_pixel, "step_pixel"),
@@ -264,8 +320,11 @@ class LiveView:
             (self.finish, LiveGeneration.finish, "finish"),
         ):
             button.click(self.stepper(action), [session], self.outputs, api_name=f"{self.name}_{api_name}", **quiet)
-        self.stop.click(self.on_stop, [session], self.outputs, cancels=[started, resumed], api_name=f"{self.name}_stop", **quiet)
+        # No cancels=[...] of the streams: a stopped run ends its stream at its next step anyway, and a Stop
+        # pressed while a start is still on its way would cancel the new stream and leave its run hanging.
+        self.stop.click(self.on_stop, [session], self.outputs, api_name=f"{self.name}_stop", **quiet)
         self.speed.change(self.on_speed, [session, self.speed], None, **private)
+        self.progress.change(self.on_shown, [session, self.progress], None, **private)
         self.picture.select(self.on_select, [session], self.outputs, **private)
         chooser.change(self.on_choose, [session, chooser], self.plots, **private)
 
@@ -273,7 +332,7 @@ class LiveView:
 def sampling_settings(name: str, max_n: int = 4) -> tuple[gr.Slider, gr.Slider, gr.Number]:
     """The sliders every generation takes: samples side by side, temperature, seed."""
     with gr.Row():
-        n = gr.Slider(1, max_n, value=2, step=1, label="Samples side by side", elem_id=f"{name}-n")
+        n = gr.Slider(1, max_n, value=2, step=1, precision=0, label="Samples side by side", elem_id=f"{name}-n")
         temperature = gr.Slider(
             0.05,
             2.0,

@@ -15,7 +15,8 @@ import torch
 from PIL import Image
 
 from .catalog import ModelEntry
-from .editor import BRUSH_COLOR, editor_value, read_editor
+from .editor import BRUSH_COLOR, editor_value, lower_half, read_editor
+from .errors import user_error
 from .gallery import gallery_items
 from .images import display_scale, to_model_image
 from .session import Session
@@ -24,12 +25,18 @@ from .uploads import open_image
 
 @dataclass
 class Picker:
-    """Gallery, upload and editor; :meth:`wire` makes them follow the model (or group) chosen."""
+    """Gallery, upload and editor; :meth:`wire` makes them follow the model (or group) chosen.
+
+    Painting an occlusion (``occlude``), it also has a blank canvas and two hole presets: the
+    lower half, and none (the image kept).
+    """
 
     editor: gr.ImageEditor
     gallery: gr.Gallery
     upload: gr.UploadButton
     blank: gr.Button | None
+    half: gr.Button | None
+    clear: gr.Button | None
     occlude: bool
 
     @classmethod
@@ -57,22 +64,26 @@ class Picker:
             height=330,
             canvas_size=(256, 256),
             elem_id=f"{name}-editor",
-            elem_classes=["pixelated"],
+            elem_classes=["pixelated", "hole-editor" if occlude else "defect-editor"],
         )
-        with gr.Row():
+        half = clear = None
+        if occlude:
+            with gr.Row(elem_classes=["compact-buttons"]):
+                half = gr.Button("Lower half", size="sm", elem_id=f"{name}-lower-half")
+                clear = gr.Button("Clear hole", size="sm", elem_id=f"{name}-clear-hole")
+        with gr.Row(elem_classes=["compact-buttons"]):
             upload = gr.UploadButton("Upload an image", file_types=["image"], size="sm", elem_id=f"{name}-upload")
             blank = gr.Button("Blank canvas", size="sm", elem_id=f"{name}-blank") if occlude else None
         gallery = gr.Gallery(
             value=None if initial is None else gallery_items(initial.dataset),
             label="Test images (click one)",
-            columns=10,
-            height=150,
+            height=230,
             allow_preview=False,
             object_fit="contain",
             elem_id=f"{name}-gallery",
             elem_classes=["pixelated", "picker-gallery"],
         )
-        return cls(editor, gallery, upload, blank, occlude)
+        return cls(editor, gallery, upload, blank, half, clear, occlude)
 
     # ------------------------------------------------------------------ events
     def wire(self, session: gr.State, chooser: gr.components.Component, entry_of: Callable[[Session, str], ModelEntry]) -> None:
@@ -95,7 +106,7 @@ class Picker:
             try:
                 picture = open_image(file if isinstance(file, str) else file.name)
             except ValueError as error:
-                raise gr.Error(str(error)) from None
+                raise user_error(str(error)) from None
             return _show(to_model_image(picture, entry.image_shape, entry.levels), entry, current, self.occlude)
 
         def on_blank(session: Session, choice: str):
@@ -106,12 +117,27 @@ class Picker:
                 torch.ones(entry.image_shape[1:], dtype=torch.bool),
             )
 
+        def with_hole(hole: Callable[[tuple], torch.Tensor | None]):
+            """A handler showing the editor's image with the hole ``hole(image_shape)`` (``None``: no hole)."""
+
+            def on_hole(session: Session, choice: str, current: dict | None):
+                entry = entry_of(session, choice)
+                try:
+                    image, _ = read_editor(current, entry.image_shape, entry.levels)
+                except ValueError as error:
+                    raise user_error(str(error)) from None
+                return editor_value(image, entry.levels, hole(entry.image_shape))
+
+            return on_hole
+
         quiet = dict(show_progress="hidden", api_visibility="private")
         chooser.change(on_choose, [session, chooser, self.editor], [self.gallery, self.editor], **quiet)
         self.gallery.select(on_gallery, [session, chooser, self.editor], self.editor, **quiet)
         self.upload.upload(on_upload, [session, chooser, self.editor, self.upload], self.editor, **quiet)
-        if self.blank is not None:
+        if self.occlude:
             self.blank.click(on_blank, [session, chooser], self.editor, **quiet)
+            self.half.click(with_hole(lower_half), [session, chooser, self.editor], self.editor, **quiet)
+            self.clear.click(with_hole(lambda shape: None), [session, chooser, self.editor], self.editor, **quiet)
 
 
 def _fits(current: dict | None, entry: ModelEntry) -> bool:
@@ -124,14 +150,14 @@ def _fits(current: dict | None, entry: ModelEntry) -> bool:
 
 
 def _show(image: torch.Tensor, entry: ModelEntry, current: dict | None, occlude: bool) -> dict:
-    """The editor showing ``image``; with ``occlude``, the current occlusion when it fits, else the lower half."""
+    """The editor showing ``image``; with ``occlude``, the hole of the image it replaces (none if that had none).
+
+    Only a fresh editor, or one showing an image of another size, starts with the lower half as the hole.
+    """
     if not occlude:
         return editor_value(image, entry.levels)
-    mask = read_editor(current, entry.image_shape, entry.levels)[1] if _fits(current, entry) else None
-    if mask is None or not bool(mask.any()):
-        mask = torch.zeros(entry.image_shape[1:], dtype=torch.bool)
-        mask[entry.image_shape[1] // 2 :] = True
-    return editor_value(image, entry.levels, mask)
+    hole = read_editor(current, entry.image_shape, entry.levels)[1] if _fits(current, entry) else lower_half(entry.image_shape)
+    return editor_value(image, entry.levels, hole)
 
 
 def _first_image(entry: ModelEntry, occlude: bool) -> dict:

@@ -1,4 +1,8 @@
-"""The per-channel softmax bar charts: one ``gr.BarPlot`` per colour, 256 bars, the drawn value marked."""
+"""The per-channel softmax bar charts: one ``gr.BarPlot`` per colour, 256 bars, the drawn value marked.
+
+A chart's title names its channel (``R``, or ``grey`` for a greyscale model) and changes with
+the model; its label, hidden, names the output in the HTTP API and does not: ``channel_1_softmax``.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,11 @@ def distribution_frame(probs: torch.Tensor | None, drawn: int | None, levels: in
     return frame.iloc[order].reset_index(drop=True)
 
 
+def probability_range(frame: pd.DataFrame) -> list[float | None]:
+    """The y axis of a chart: from 0 to the highest bar, or to 1 while it has none (not 0 to 0)."""
+    return [0, None] if bool((frame["probability"] > 0).any()) else [0, 1]
+
+
 def value_range(levels: int) -> list[float]:
     """The x axis of a chart: each value's bar centred on it, the end ones whole (two bars for binary images)."""
     return [-0.5, levels - 0.5]
@@ -40,20 +49,24 @@ def value_range(levels: int) -> list[float]:
 def distribution_plots(colors: int, levels: int = 256) -> list[gr.BarPlot]:
     """Create the :data:`MAX_CHANNELS` charts (inside the current layout), the first ``colors`` visible."""
     plots = []
+    empty = distribution_frame(None, None, levels)
     for k, (name, color) in enumerate(CHANNELS[colors] + CHANNELS[MAX_CHANNELS][colors:]):
         plots.append(
             gr.BarPlot(
-                distribution_frame(None, None, levels),
+                empty,
                 x="value",
                 y="probability",
                 color="kind",
                 color_map={"p": color, "drawn": DRAWN},
                 x_lim=value_range(levels),
-                y_lim=[0, None],
+                y_lim=probability_range(empty),
                 x_title="value",
                 y_title="p",
-                label=f"{name} distribution",
+                title=f"{name} distribution",
+                label=f"channel {k + 1} softmax",
+                show_label=False,
                 height=150,
+                colors_in_legend=[],  # the intro above the charts says amber is the drawn value
                 tooltip=["value", "probability"],
                 elem_classes=["softmax"],
                 visible=k < colors,
@@ -74,7 +87,8 @@ def plot_updates(frames: list[pd.DataFrame], colors: int, levels: int) -> list[g
                     frames[k],
                     color_map={"p": color, "drawn": DRAWN},
                     x_lim=value_range(levels),
-                    label=f"{name} distribution",
+                    y_lim=probability_range(frames[k]),
+                    title=f"{name} distribution",
                     visible=True,
                 )
             )

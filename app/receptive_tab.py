@@ -15,6 +15,7 @@ import pixelrnn
 from pixelrnn.pictures import to_uint8
 
 from .catalog import ModelEntry, group_name
+from .errors import user_error
 from .gallery import gallery_items
 from .images import display_scale, locate, to_model_image, upscale
 from .overlays import receptive_overlay
@@ -36,7 +37,7 @@ def fields(session: Session, group: str, channel: str, target: tuple[int, int] |
     """Gallery items (one overlay per model of ``group``) for the sub-pixel ``channel`` of ``target`` = ``(i, j)``."""
     entries = session.entries(group)
     if not entries:
-        raise gr.Error("No models for this data set: load one on the Weights tab.")
+        raise user_error("No models for this data set: load one on the Weights tab.")
     c_count, h, w = entries[0].image_shape
     i, j = target if target is not None else (h // 2, w // 2)
     names = [name for name, _ in CHANNELS[c_count]]
@@ -99,7 +100,7 @@ def build(session: gr.State, groups: list[str], initial: ModelEntry | None) -> g
     def on_click(session: Session, group: str, channel: str, evt: gr.SelectData):
         entries = session.entries(group)
         if not entries:
-            raise gr.Error("No models for this data set: load one on the Weights tab.")
+            raise user_error("No models for this data set: load one on the Weights tab.")
         where = locate(*evt.index, entries[0].image_shape, 1, display_scale(entries[0].image_shape))
         if where is None:
             return gr.skip(), gr.skip(), gr.skip()

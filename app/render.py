@@ -59,12 +59,12 @@ def pixel_summary(run: LiveGeneration, sample: int, i: int, j: int) -> str:
     return " · ".join(parts)
 
 
-def status(run: LiveGeneration, state: str) -> str:
-    """Markdown status: what is happening, progress, and the current pixel's drawn values (or why it failed)."""
+def status(run: LiveGeneration, state: str, note: str = "") -> str:
+    """Markdown status: what is happening, progress, the current pixel's drawn values (or why it failed), ``note`` below."""
     head = f"**{state}** · {run.count} / {run.total} sub-pixels"
     if run.error is not None:
-        return f"{head} · ⚠ {run.error}"
-    if run.position is None:
-        return head
-    _, i, j = run.position
-    return f"{head} · pixel ({i}, {j}) of sample 1: {pixel_summary(run, 0, i, j)}"
+        head = f"{head} · ⚠ {run.error}"
+    elif run.position is not None:
+        _, i, j = run.position
+        head = f"{head} · pixel ({i}, {j}) of sample 1: {pixel_summary(run, 0, i, j)}"
+    return f"{head}\n\n{note}" if note else head

@@ -11,7 +11,7 @@ from .live_view import LiveView, sampling_settings, seed_value
 from .session import Session
 
 
-def sample_run(session: Session, model: str, n: float, temperature: float, seed) -> LiveGeneration:
+def sample_run(session: Session, model: str, n: int, temperature: float, seed) -> LiveGeneration:
     """A live generation of ``n`` images from nothing by the model labelled ``model``."""
     network = session.entry(model).model()
     return LiveGeneration(pixelrnn.generate(network, int(n), temperature=float(temperature), seed=seed_value(seed)))
@@ -20,14 +20,13 @@ def sample_run(session: Session, model: str, n: float, temperature: float, seed)
 def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
     """Lay out the tab inside the current ``gr.Tab``; returns its model dropdown."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=1, min_width=340):
             model = gr.Dropdown(labels, value=labels[0] if labels else None, label="Model", elem_id="sample-model")
             gr.Markdown(
                 "Every sub-pixel is drawn from the model's softmax given all the ones before it, "
                 "in raster order (R, then G, then B inside a pixel). Nothing else goes in."
             )
             n, temperature, seed = sampling_settings("sample")
-            generate = gr.Button("Generate", variant="primary", elem_id="sample-generate")
         view = LiveView.build("sample", initial.image_shape[0] if initial else 3)
-    view.wire(session, generate, sample_run, [model, n, temperature, seed], model)
+    view.wire(session, sample_run, [model, n, temperature, seed], model)
     return model

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from .errors import configure_logging
 from .uploads import MAX_UPLOAD_BYTES
 
 #: Generations (and other heavy events) run at once; more wait in the queue.
@@ -19,6 +20,7 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, sha
 
     Returns gradio's ``(app, local_url, share_url)``.
     """
+    configure_logging()
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo.launch(
         server_name=host,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gradio as gr
-
 from .catalog import ModelEntry
+from .errors import user_error
 from .live import LiveGeneration
 
 
@@ -19,9 +18,9 @@ class Session:
         self.runs: dict[str, LiveGeneration] = {}
 
     def __deepcopy__(self, memo):
-        # gr.State deep-copies the value its factory returns; a session holds locks and
-        # generators and must stay one object, so the "copy" is the fresh session itself.
-        return self
+        # gr.State gives every user a deep copy of its initial value. Users share only the shipped
+        # models (and a session's locks and generators cannot be copied): a user's copy is a new session.
+        return Session(self.shipped)
 
     def labels(self) -> list[str]:
         """Labels of every model this user can pick: the shipped ones, then their own."""
@@ -48,8 +47,8 @@ class Session:
         if label in self.loaded:
             return self.loaded[label]
         if not label:
-            raise gr.Error("Pick a model first (no weights are loaded: see the Weights tab).")
-        raise gr.Error(f"No model called {label!r}; pick one from the list.")
+            raise user_error("Pick a model first (no weights are loaded: see the Weights tab).")
+        raise user_error(f"No model called {label!r}; pick one from the list.")
 
     def add(self, entry: ModelEntry) -> str:
         """Make a model loaded by this user available to them; returns its (unique) label."""

@@ -6,6 +6,7 @@ import gradio as gr
 
 from . import weights
 from .catalog import ModelEntry, group_name
+from .errors import user_warning
 from .session import Session
 
 
@@ -69,13 +70,13 @@ def build(
         try:
             return loaded(session, weights.load_from_hub(repo_id))
         except ValueError as error:
-            return [f"⚠ {error}", *[gr.skip()] * (len(model_choosers) + len(group_choosers) + 1)]
+            return [user_warning(str(error)), *[gr.skip()] * (len(model_choosers) + len(group_choosers) + 1)]
 
     def on_files(session: Session, paths):
         try:
             return loaded(session, weights.load_from_files(paths))
         except ValueError as error:
-            return [f"⚠ {error}", *[gr.skip()] * (len(model_choosers) + len(group_choosers) + 1)]
+            return [user_warning(str(error)), *[gr.skip()] * (len(model_choosers) + len(group_choosers) + 1)]
 
     def on_model(session: Session, label: str):
         if not label:
@@ -91,7 +92,7 @@ def build(
             url = weights.publish(session.entry(label), repo_id, secret, is_private)
             message = f"Published: [{url}]({url})"
         except ValueError as error:
-            message = f"⚠ {error}"
+            message = user_warning(str(error))
         return message, ""
 
     load_outputs = [load_status, *model_choosers, *group_choosers, model]

@@ -98,9 +98,9 @@ class HubMixin:
                     repo_id=repo.repo_id, repo_type="model", folder_path=folder, commit_message=commit_message
                 )
         except (OfflineModeIsEnabled, httpx2.TransportError) as e:
+            remedy = "unset it" if isinstance(e, OfflineModeIsEnabled) else "check the connection"
             raise ConnectionError(
-                f"cannot push to {repo_id!r}: the Hub at {constants.ENDPOINT} cannot be reached "
-                f"({type(e).__name__}: {e}). Unset HF_HUB_OFFLINE and check the connection, or save the model "
+                f"cannot push to {repo_id!r}: {_unreachable(e)}. To publish, {remedy}, or save the model "
                 "with save_pretrained and upload the folder later."
             ) from e
         except HfHubHTTPError as e:
@@ -168,8 +168,8 @@ def model_card(config: dict, metadata: dict, repo_id: str | None = None) -> str:
     per_image = f" (**{nats:.2f} nats per image**, the unit of the PixelRNN paper's MNIST table)" if nats is not None else ""
     result = f"Test negative log-likelihood: **{bits:.3f} bits/dim**{per_image}.\n\n" if bits is not None else ""
     load_from = repo_id or "path/to/this/folder"
-    model_table = _table({"model": name, "image_shape": config["image_shape"], "levels": config["levels"], **hparams})
-    training_table = _table(metadata) if metadata else "Not recorded.\n"
+    model_table = _table({"model": name, "image_shape": config["image_shape"], "levels": config["levels"], **hparams}, "setting")
+    training_table = _table(metadata, "record") if metadata else "Not recorded.\n"
     return f"""---
 {card_data.to_yaml()}
 ---
@@ -198,9 +198,9 @@ bits = pixelrnn.bits_per_dim(model.log_prob(images), model.image_shape)
 """
 
 
-def _table(rows: dict) -> str:
-    """A two-column Markdown table of ``rows``; values that are not strings are shown as JSON."""
-    lines = ["| | |", "|---|---|"]
+def _table(rows: dict, header: str) -> str:
+    """A Markdown table of ``rows`` under the column titles ``header`` and ``value``; values that are not strings are JSON."""
+    lines = [f"| {header} | value |", "|---|---|"]
     for key, value in rows.items():
         shown = value if isinstance(value, str) else json.dumps(value)
         lines.append(f"| {key} | {shown.replace('|', '&#124;')} |")
@@ -283,6 +283,13 @@ def _pickle_refusal(path: Path) -> str:
     )
 
 
+def _unreachable(error: Exception) -> str:
+    """Why the Hub was not reached: offline mode, or what the connection (or the Hub) answered."""
+    if isinstance(error, OfflineModeIsEnabled):
+        return "HF_HUB_OFFLINE is set"
+    return f"the Hub at {constants.ENDPOINT} cannot be reached ({type(error).__name__}: {error})"
+
+
 def _hub_snapshot(repo_id: str, revision: str | None, token: str | None) -> Path:
     """Local folder with the repo's config.json and model.safetensors: downloaded, or from the HF cache."""
     unreachable: Exception | None = None
@@ -313,15 +320,11 @@ def _hub_snapshot(repo_id: str, revision: str | None, token: str | None) -> Path
             etag_timeout=constants.HF_HUB_ETAG_TIMEOUT,
         )
     except LocalEntryNotFoundError as e:
-        if isinstance(unreachable, OfflineModeIsEnabled):
-            why = "HF_HUB_OFFLINE is set"
-        elif unreachable is not None:
-            why = f"the Hub at {constants.ENDPOINT} cannot be reached ({type(unreachable).__name__}: {unreachable})"
-        else:
-            why = f"the download failed ({e})"
+        why = _unreachable(unreachable) if unreachable is not None else f"the download failed ({e})"
+        connect = "unset HF_HUB_OFFLINE" if isinstance(unreachable, OfflineModeIsEnabled) else "check the connection"
         raise ConnectionError(
             f"cannot load {repo_id!r} (revision {revision or 'main'}): {why}, and the Hugging Face cache "
-            f"({constants.HF_HUB_CACHE}) has no copy of it. Connect to the Hub (unset HF_HUB_OFFLINE), or fill "
+            f"({constants.HF_HUB_CACHE}) has no copy of it. Connect to the Hub ({connect}), or fill "
             f"the cache where the Hub is reachable (`hf download {repo_id}`), or pass a local folder written by "
             "save_pretrained."
         ) from e

@@ -6,7 +6,10 @@ depend neither on the shipped weights nor on their speed.
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -160,8 +163,78 @@ def test_pause_step_resume_stop_and_the_worker_is_freed(client):
     while not resumed.done() and time.monotonic() - t < 10:
         time.sleep(0.1)
     assert resumed.done()
-    # A stopped generation cannot be resumed: the next stream ends at once, still stopped.
-    assert client.predict(api_name="/sample_resume")[-1]["state"] == "Stopped"
+    # A stopped generation cannot be resumed: the next stream ends at once, still stopped, and says why.
+    *_, message, state = client.predict(api_name="/sample_resume")
+    assert state["state"] == "Stopped" and "Stop ends a generation for good" in message and "press Generate" in message
+
+
+def test_generate_again_while_it_runs_starts_over_with_the_new_settings(client):
+    first = client.submit(model=GREY, n=1, temperature=1.0, seed=0, speed=1, api_name="/sample_generate")
+    deadline = time.monotonic() + 60
+    while not first.outputs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    again = client.submit(model=RGB, n=3, temperature=0.5, seed=1, speed=10, api_name="/sample_generate")
+    again.result(timeout=120)
+    done = again.outputs()[-1][-1]
+    assert done["state"] == "Done" and torch.tensor(done["images"]).shape == (3, 3, 8, 8)
+    first.result(timeout=10)  # the replaced stream ends at once, without a last frame that would cover the new run's
+    replaced = [out[-1] for out in first.outputs()]
+    assert {p["run"] for p in replaced} == {replaced[0]["run"]} != {done["run"]}
+    assert all(p["state"] == "Generating" for p in replaced)
+
+
+def test_a_viewer_that_confirms_frames_paces_the_run():
+    """The sampler runs at most ``lead`` sub-pixels past a frame the viewer has not confirmed; a confirmation frees it."""
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 16, 16), levels=16, **TINY)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=200.0)
+    frames = run.play(run.new_player())
+    next(frames)  # the first frame, at once
+    run.acknowledge(0)  # a viewer that confirms frames: it paces the run from now on
+    next(frames)
+    sent = run.count
+    assert 0 < sent and run.lead() == 16  # 200 px/s * VIEW_LAG, at most one row
+    waiting = threading.Thread(target=next, args=(frames, None))
+    waiting.start()
+    waiting.join(1.0)
+    assert waiting.is_alive() and run.count == sent + run.lead()  # it waits for the viewer
+    run.acknowledge(sent)
+    waiting.join(10)
+    assert not waiting.is_alive() and run.count > sent + run.lead()
+    run.pause()
+    assert next(frames, "ended") == "ended" and not run.playing
+
+
+def test_the_api_documents_each_endpoint_cleanly(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/lambda" not in endpoints
+    assert [r["label"] for r in endpoints["/likelihood"]["returns"]][1] == "summary"
+    returns = [r["label"] for r in endpoints["/sample_generate"]["returns"]]
+    assert returns == ["Samples", "channel 1 softmax", "channel 2 softmax", "channel 3 softmax", "status", "progress"]
+    types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/complete_generate"]["parameters"]}
+    assert types["n"] == types["speed"] == types["seed"] == "int"
+    assert {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/complete_best_of_k"]["parameters"]}["k"] == "int"
+
+
+def test_user_errors_log_one_line_and_hang_ups_no_traceback(server, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    with pytest.raises(Exception, match="Nothing is being generated"):
+        Client(server, verbose=False).predict(api_name="/sample_step_row")
+    # A browser closing mid-upload: the body is cut off and the connection closed.
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /gradio_api/upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+            b'Content-Length: 100000\r\n\r\n--B\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n'
+            + b"\0"
+            * 1000
+        )
+        time.sleep(0.5)
+    time.sleep(1.0)
+    lines = [(record.getMessage(), record.exc_info) for record in caplog.records]
+    assert lines.count(("user error: Nothing is being generated: press Generate first.", None)) == 1
+    assert ("a client closed the connection mid-request", None) in lines
+    assert not any(exc_info for _, exc_info in lines)
+    assert "Traceback" not in capsys.readouterr().err  # gradio prints a fault's traceback there
 
 
 def test_finish_runs_to_the_end_and_sessions_are_separate(server):

@@ -1,9 +1,10 @@
-"""The app in a real browser: Debian's chromium, headless, driven by Playwright.
+"""The app in a real browser: Debian's chromium, headless, driven by Playwright, at 1280 and 400 px wide.
 
 Starts ``python app.py`` (the real entry point) on a free loopback port, paints an
-occlusion with the mouse, generates, pauses and steps, compresses a picture, downloads the
-file and decodes it back, visits every tab and takes a screenshot of each. By default the app serves tiny random models and the screenshots go
-to a temporary folder; the README's screenshots are made with the shipped weights:
+occlusion with the mouse, generates, pauses and steps, times Pause and Stop, compresses a
+picture, downloads the file and decodes it back, visits every tab, checks that the layout fits
+both widths, and takes screenshots. By default the app serves tiny random models and the
+screenshots go to a temporary folder; the README's screenshots are made with the shipped weights:
 
     PIXELRNN_APP_CHECKPOINTS=checkpoints PIXELRNN_SCREENSHOTS=docs/screenshots \\
         python -m pytest -q tests/test_app_browser.py
@@ -28,6 +29,7 @@ from PIL import Image
 import pixelrnn
 from app.gallery import gallery_items
 from app.images import to_model_image
+from app.live import VIEW_LAG
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -39,6 +41,11 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 #: Start-up budget for ``python app.py`` (imports gradio and torch, finds the models, binds).
 STARTUP_SECONDS = 60
+#: The two widths the app is made for: a laptop, and a phone.
+WIDE, NARROW = 1280, 400
+#: Longest time from a click on Pause or Stop to the view saying so, on a loaded 2-core CI machine
+#: (the shipped weights on a busy machine: see the README); frames piling up in the browser took seconds.
+STOP_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -81,21 +88,33 @@ def app_url(checkpoints):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser(app_url):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(app_url)
-        page.wait_for_selector("#complete-generate", timeout=60_000)
-        yield page
+        yield browser
         browser.close()
-        assert not errors, errors
+
+
+def open_page(browser, app_url: str, width: int):
+    """A page of the app ``width`` px wide, and the list its script errors go to."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(app_url)
+    page.wait_for_selector("#complete-generate", timeout=60_000)
+    return page, errors
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    page, errors = open_page(browser, app_url, WIDE)
+    yield page
+    page.close()
+    assert not errors, errors
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +135,7 @@ def wait_for_status(page, view: str, pattern: str, timeout: float = 90) -> re.Ma
         found = re.search(pattern, status(page, view))
         if found:
             return found
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"status of {view} never matched {pattern!r}; it says {status(page, view)!r}")
 
 
@@ -130,27 +149,88 @@ def open_tab(page, name: str) -> None:
     time.sleep(0.5)
 
 
-def screenshot(page, path: Path) -> None:
+def set_speed(page, view: str, label: str) -> None:
+    page.locator(f"#{view}-speed").get_by_text(label, exact=True).click()
+    time.sleep(0.3)
+
+
+def screenshot(page, path: Path, full_page: bool = True) -> None:
     time.sleep(1.0)  # the charts draw asynchronously after their data arrives
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
 
 
 def paint_stroke(page, selector: str, y: float) -> None:
-    """Drag the brush across the middle of the editor's canvas at height fraction ``y``."""
-    box = page.locator(f"{selector} canvas").first.bounding_box()
-    top = box["y"] + box["height"] * y
-    page.mouse.move(box["x"] + box["width"] * 0.3, top)
-    page.mouse.down()
-    for k in range(1, 11):
-        page.mouse.move(box["x"] + box["width"] * (0.3 + 0.04 * k), top, steps=2)
-    page.mouse.up()
+    """Drag the brush across the middle of the editor's canvas at height fraction ``y``, twice, 8 px apart.
+
+    The band is wide enough to cover a quarter of a model pixel however it falls across the rows.
+    """
+    canvas = page.locator(f"{selector} canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for top in (box["y"] + box["height"] * y, box["y"] + box["height"] * y + 8):
+        page.mouse.move(box["x"] + box["width"] * 0.3, top)
+        page.mouse.down()
+        for k in range(1, 11):
+            page.mouse.move(box["x"] + box["width"] * (0.3 + 0.04 * k), top, steps=2)
+        page.mouse.up()
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def click_and_time(page, view: str, button: str, word: str) -> tuple[float, int]:
+    """Click ``button`` of ``view`` from the page's own script; seconds until its status says ``word``, sub-pixels drawn since.
+
+    The sub-pixels are counted from the frame on screen at the click to the one that says ``word``.
+    """
+    page.evaluate(
+        """(view) => {
+        const target = document.querySelector(`#${view}-status`);
+        window.statusLog = [];
+        new MutationObserver(() => window.statusLog.push([performance.now(), target.innerText]))
+            .observe(target, {subtree: true, childList: true, characterData: true});
+    }""",
+        view,
+    )
+    clicked, before = page.evaluate(
+        """([view, button]) => {
+        const t = performance.now();
+        document.querySelector(`#${view}-${button}`).click();
+        return [t, document.querySelector(`#${view}-status`).innerText];
+    }""",
+        [view, button],
+    )
+    wait_for_status(page, view, word, timeout=30)
+    shown, after = next((t, text) for t, text in page.evaluate("() => window.statusLog") if word in text)
+    count = lambda text: int(re.search(r"(\d+) / \d+ sub-pixels", text).group(1))  # noqa: E731
+    return (shown - clicked) / 1000, count(after) - count(before)
+
+
+def captions_whole(page, selector: str) -> list[str]:
+    """The captions in the gallery ``selector`` that are cut off (wider than their box)."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(`${selector} .caption-label`)]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map(e => e.innerText)""",
+        selector,
+    )
+
+
+def no_sideways_scroll(page, selector: str) -> bool:
+    return page.evaluate(
+        "(selector) => [...document.querySelectorAll(`${selector} .grid-wrap`)].every(e => e.scrollWidth <= e.clientWidth + 1)",
+        selector,
+    )
+
+
+# ---------------------------------------------------------------------------------- 1280 px
 
 
 def test_paint_generate_pause_step(page, shots):
     assert page.locator("#complete-picture img").count() == 0
-    speed = page.locator("#complete-speed input[type=number]")
-    speed.fill("1")  # one pixel per second: the pause surely lands before the end
-    speed.press("Enter")
+    speed = page.inner_text("#complete-speed")
+    assert "50 px/s" in speed and "max" in speed and "10\n" not in speed  # pixels per second, not the steps 1-10
+    set_speed(page, "complete", "1 px/s")  # the pause surely lands before the end
     # The editor opens with the lower half painted: the size of that hole first.
     page.click("#complete-generate")
     _, lower_half = progress(page, "complete")
@@ -163,7 +243,7 @@ def test_paint_generate_pause_step(page, shots):
     total = int(started.group(2))
     assert total > lower_half  # the stroke made the hole larger
     assert page.locator("#complete-picture img").count() == 1
-    page.locator(".softmax canvas, .softmax svg").first.wait_for(state="visible", timeout=60_000)
+    page.locator(".softmax svg").first.wait_for(state="visible", timeout=60_000)
 
     page.click("#complete-pause")
     count = int(wait_for_status(page, "complete", r"Paused · (\d+) /").group(1))
@@ -175,11 +255,11 @@ def test_paint_generate_pause_step(page, shots):
 
     # Click the middle of the first row of the lower half in the first sample: its distribution comes back.
     picture = page.locator("#complete-picture img")
-    box = picture.bounding_box()
+    frame = picture.bounding_box()
     natural = picture.evaluate("e => [e.naturalWidth, e.naturalHeight]")
-    zoom = min(box["width"] / natural[0], box["height"] / natural[1], 1)  # object-fit: scale-down
-    left = box["x"] + (box["width"] - natural[0] * zoom) / 2
-    top = box["y"] + (box["height"] - natural[1] * zoom) / 2
+    zoom = min(frame["width"] / natural[0], frame["height"] / natural[1], 1)  # object-fit: scale-down
+    left = frame["x"] + (frame["width"] - natural[0] * zoom) / 2
+    top = frame["y"] + (frame["height"] - natural[1] * zoom) / 2
     page.mouse.click(left + natural[0] * zoom * 0.22, top + natural[1] * zoom * 0.52)
     inspected = wait_for_status(page, "complete", r"Sample 1, pixel \((\d+), (\d+)\) · (.*)")
     assert "not generated" not in inspected.group(3)
@@ -188,8 +268,76 @@ def test_paint_generate_pause_step(page, shots):
     wait_for_status(page, "complete", rf"Done · {total} / {total}")
 
 
+def test_pause_and_stop_answer_at_once(page):
+    """The view says Paused (Stopped) soon after the click, a few sub-pixels past the frame that was on screen."""
+    rate = 10  # pixels per second; the test models are greyscale 8x8: one sub-pixel per pixel
+    page.click("#complete-blank")  # the whole canvas is the hole: 64 sub-pixels, 6 s
+    set_speed(page, "complete", f"{rate} px/s")
+    bound = lambda seconds: rate * (seconds + VIEW_LAG) + 2  # noqa: E731  (drawn meanwhile, the lead, a frame's rounding)
+    for button, word, again in (("pause", "Paused", "generate"), ("stop", "Stopped", "resume")):
+        page.click(f"#complete-{again}")
+        wait_for_status(page, "complete", r"Generating · ([5-9]|\d\d+) /")
+        seconds, drawn = click_and_time(page, "complete", button, word)
+        print(f"{button}: the view said {word} after {seconds:.2f} s, {drawn} sub-pixels after the one on screen")
+        assert seconds < STOP_SECONDS and 0 <= drawn <= bound(seconds)
+
+
+def test_generate_again_restarts_and_resume_after_stop_says_why(page):
+    set_speed(page, "complete", "1 px/s")
+    page.click("#complete-lower-half")
+    page.click("#complete-generate")
+    wait_for_status(page, "complete", r"Generating · [4-9]")
+    page.click("#complete-generate")  # during the run: it starts again, and says so
+    wait_for_status(page, "complete", r"Generating · [0-2] /", timeout=30)
+    page.get_by_text("Started again with the new settings").first.wait_for(timeout=30_000)
+    page.click("#complete-stop")
+    wait_for_status(page, "complete", r"Stopped")
+    page.click("#complete-resume")
+    wait_for_status(page, "complete", r"Stop ends a generation for good.*press Generate", timeout=30)
+
+
+def test_holes_clear_and_preset(page):
+    page.click("#complete-clear-hole")
+    time.sleep(1.0)
+    page.click("#complete-generate")
+    page.get_by_text("Nothing to fill in").first.wait_for(timeout=30_000)
+    page.locator("#complete-gallery .thumbnail-item").nth(1).click()  # another image keeps the hole: none
+    time.sleep(1.0)
+    page.click("#complete-generate")
+    page.get_by_text("Nothing to fill in").nth(1).wait_for(timeout=30_000)
+    page.click("#complete-lower-half")
+    time.sleep(1.0)
+    page.click("#complete-generate")
+    total = int(wait_for_status(page, "complete", r"Generating · \d+ / (\d+)").group(1))
+    assert total in (8 * 8 // 2, 28 * 28 // 2)  # the lower half of a greyscale test image (or of a shipped one)
+    page.click("#complete-stop")
+    wait_for_status(page, "complete", r"Stopped")
+
+
+def test_layout_fits_1280(page, shots):
+    # The editor's tools sit clear of the image (at most 256 px wide, times the zoom it shows, centred);
+    # the trash is gone (Clear hole instead).
+    editor, tools = box(page, "#complete-editor"), box(page, "#complete-editor .toolbar-wrap")
+    zoom = float(page.inner_text("#complete-editor .zoom-number").strip("%")) / 100
+    assert tools["x"] + tools["width"] <= editor["x"] + (editor["width"] - 256 * zoom) / 2 + 1
+    assert not page.locator('#complete-editor button[aria-label="Clear canvas"]').is_visible()
+    # Test images: no sideways scrolling, captions whole.
+    assert no_sideways_scroll(page, "#complete-gallery") and not captions_whole(page, "#complete-gallery")
+
+    page.get_by_text("Best of K").click()
+    page.click("#complete-best-of-k")
+    ranked = page.locator("#complete-ranked .thumbnail-item")
+    ranked.nth(7).wait_for(timeout=120_000)
+    gallery = box(page, "#complete-ranked .grid-wrap")
+    for k in range(8):  # every ranked picture whole, its rank caption in sight
+        item = ranked.nth(k).bounding_box()
+        assert item["y"] + item["height"] <= gallery["y"] + gallery["height"] + 1
+    assert re.match(r"#1 · [\d.]+ bits/dim", ranked.first.inner_text()) and not captions_whole(page, "#complete-ranked")
+
+
 def test_every_tab(page, shots):
     open_tab(page, "Sample")
+    set_speed(page, "sample", "max")
     page.click("#sample-generate")
     wait_for_status(page, "sample", r"Done", timeout=180)
     screenshot(page, shots / "sample.png")
@@ -198,19 +346,24 @@ def test_every_tab(page, shots):
     paint_stroke(page, "#likelihood-editor", 0.25)  # a white defect in the background
     page.click("#likelihood-score")
     page.locator("#likelihood-maps img").nth(1).wait_for(timeout=120_000)
+    assert not captions_whole(page, "#likelihood-maps") and re.search(r"[\d.]+ bits/dim", page.inner_text("#likelihood-maps"))
     screenshot(page, shots / "likelihood.png")
 
     open_tab(page, "Receptive field")
     picture = page.locator("#receptive-picture img")
     picture.wait_for(state="visible")
-    box = picture.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.6)
+    frame = picture.bounding_box()
+    page.mouse.click(frame["x"] + frame["width"] * 0.55, frame["y"] + frame["height"] * 0.6)
     page.locator("#receptive-maps img").first.wait_for(timeout=120_000)
     assert "pixel (" in page.inner_text("#receptive-summary")
+    assert not captions_whole(page, "#receptive-maps") and re.search(r"sees \d+ of \d+", page.inner_text("#receptive-maps"))
     screenshot(page, shots / "receptive_field.png")
 
     open_tab(page, "Weights")
     page.locator("#weights-card h1").wait_for(timeout=30_000)
+    # Every table of the model card has its titles; no empty title row.
+    for row in page.locator("#weights-card thead tr").all():
+        assert not row.is_visible() or row.inner_text().strip()
     page.fill("#weights-repo textarea, #weights-repo input", "nobody/no-such-pixelrnn")
     page.click("#weights-load-hub")
     page.get_by_text("Could not load nobody/no-such-pixelrnn").wait_for(timeout=60_000)  # offline: a message, no hang
@@ -256,3 +409,49 @@ def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path)
         decoded = to_model_image(shown, model.image_shape, model.levels)
     assert torch.equal(decoded, picked)
     screenshot(page, shots / "compress.png")
+
+
+# ---------------------------------------------------------------------------------- 400 px
+
+
+def test_layout_fits_400(browser, app_url, shots):
+    page, errors = open_page(browser, app_url, NARROW)
+    try:
+        # Every tab in sight (wrapped onto a second line), none behind a menu.
+        for name in ("Complete", "Sample", "Likelihood", "Compress", "Receptive field", "Weights"):
+            assert page.get_by_role("tab", name=name).is_visible(), name
+        assert not page.get_by_role("button", name="More tabs").is_visible()
+        assert no_sideways_scroll(page, "#complete-gallery") and not captions_whole(page, "#complete-gallery")
+        # The charts before anything is drawn: titled by channel, their y axis from 0 to 1 (not 0.000000).
+        texts = page.evaluate("() => [...document.querySelectorAll('.softmax svg text')].map(e => e.textContent)")
+        assert "grey distribution" in texts and "1.0" in texts and not any(re.fullmatch(r"0\.0{3,}", t) for t in texts)
+
+        # While samples are drawn, the softmax chart is in sight with them: picture and chart fit one screen.
+        set_speed(page, "complete", "2 px/s")
+        page.click("#complete-generate")
+        wait_for_status(page, "complete", r"Generating · [1-9]")
+        page.locator("#complete-picture").scroll_into_view_if_needed()
+        page.evaluate("() => document.querySelector('#complete-picture').scrollIntoView({block: 'start'})")
+        picture, chart = box(page, "#complete-picture"), box(page, ".softmax")
+        assert chart["y"] + chart["height"] - picture["y"] <= 900
+        screenshot(page, shots / "complete-400px.png", full_page=False)
+        page.click("#complete-stop")
+        wait_for_status(page, "complete", r"Stopped")
+
+        open_tab(page, "Receptive field")
+        picture = page.locator("#receptive-picture img")
+        frame = picture.bounding_box()
+        page.mouse.click(frame["x"] + frame["width"] * 0.55, frame["y"] + frame["height"] * 0.6)
+        page.locator("#receptive-maps img").first.wait_for(timeout=120_000)
+        time.sleep(1.0)
+        label, first = box(page, "#receptive-maps > label"), box(page, "#receptive-maps .thumbnail-item")
+        gallery, last = box(page, "#receptive-maps"), page.locator("#receptive-maps .thumbnail-item").last.bounding_box()
+        assert first["width"] >= 150  # not ~100 px thumbnails
+        assert label["y"] + label["height"] <= first["y"]  # the gallery's label above the pictures, not over them
+        assert gallery["y"] + gallery["height"] - (last["y"] + last["height"]) <= 40  # no blank block below
+        assert not captions_whole(page, "#receptive-maps")
+        page.evaluate("() => document.querySelector('#receptive-maps').scrollIntoView({block: 'start'})")
+        screenshot(page, shots / "receptive_field-400px.png", full_page=False)
+    finally:
+        page.close()
+    assert not errors, errors

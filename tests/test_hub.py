@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import socket
 import threading
 import time
@@ -177,6 +178,9 @@ def test_model_card_has_hub_metadata_and_the_bits_per_dim(tmp_path):
     assert result.dataset_type == "ylecun/mnist"
     assert "0.310 bits/dim**." in card.text and "nats" not in card.text
     assert "| train_steps | 20000 |" in card.text
+    # Every table has a title row (an empty one renders as a blank row).
+    assert "| setting | value |\n|---|---|\n| model | pixelcnn |" in card.text
+    assert "| record | value |\n|---|---|\n| dataset | mnist |" in card.text
 
 
 def test_model_card_gives_nats_per_image_when_measured(tmp_path):
@@ -441,8 +445,17 @@ def test_push_to_hub_uploads_the_three_files(monkeypatch):
 
 
 def test_push_to_hub_offline_is_a_clear_error():
-    with pytest.raises(ConnectionError, match="cannot push to 'someone/tiny'.*HF_HUB_OFFLINE"):
+    with pytest.raises(ConnectionError, match="cannot push to 'someone/tiny': HF_HUB_OFFLINE is set. To publish, unset it"):
         tiny().push_to_hub("someone/tiny")
+
+
+def test_push_to_an_unreachable_hub_says_what_failed_and_not_offline_mode(online_hub):
+    online_hub(free_port())
+    with pytest.raises(ConnectionError) as error:
+        tiny().push_to_hub("someone/tiny", token="hf_test")
+    message = str(error.value)
+    assert re.search(r"cannot push to 'someone/tiny': the Hub at http://127\.0\.0\.1:\d+ cannot be reached \(\w+", message)
+    assert "HF_HUB_OFFLINE" not in message and "check the connection" in message
 
 
 def test_saved_files_get_ordinary_permissions(tmp_path):
