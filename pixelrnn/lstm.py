@@ -53,6 +53,12 @@ def lstm_scan(
     The states start at zero. Equal, up to float rounding, to stepping :func:`lstm_update` with
     ``input_weight @ inputs[:, t] + conv1d(hidden[:, t - 1], state_weight) + bias``.
     """
+    device_type = inputs.device.type
+    if torch.is_autocast_enabled(device_type):
+        # Under autocast (bf16 on a CPU, fp16 or bf16 on a GPU) the recurrence still runs in float32, its
+        # states accumulate over every step, with autocast off inside so that its products stay float32.
+        with torch.autocast(device_type, enabled=False):
+            return lstm_scan(inputs.float(), input_weight.float(), state_weight.float(), bias.float(), padding, spans)
     d, steps, length = inputs.shape[:3]
     spans = [(0, length)] * steps if spans is None else [(int(a), int(b)) for a, b in spans]
     # Inside the Function's forward, grad mode is always off: decide here whether to keep
