@@ -56,7 +56,8 @@ def lstm_scan(
     device_type = inputs.device.type
     if torch.is_autocast_enabled(device_type):
         # Under autocast (bf16 on a CPU, fp16 or bf16 on a GPU) the recurrence still runs in float32, its
-        # states accumulate over every step, with autocast off inside so that its products stay float32.
+        # states accumulate over every step, with autocast off inside so that its products stay float32
+        # (the backward pass turns it off for itself).
         with torch.autocast(device_type, enabled=False):
             return lstm_scan(inputs.float(), input_weight.float(), state_weight.float(), bias.float(), padding, spans)
     d, steps, length = inputs.shape[:3]
@@ -72,16 +73,19 @@ class _LSTMScan(torch.autograd.Function):
 
     Each step computes its gates, over that step's span alone, in place in the activations buffer:
     one matrix product for the inputs (and bias), then one per kernel tap over a shifted view of
-    the previous states, with nothing concatenated or copied; then the cell's element-wise work.
-    (One product over all steps' inputs before the loop is slower for the Diagonal BiLSTM: the
-    skewed map is half padding, and a buffer that size is fresh memory on every call.) Nothing of the size of all steps' gates is stored
-    but the gates' activations and slopes. The layout ``[D, T, L, N, ...]`` makes each step's span
-    one contiguous block. The hidden states live in a zero-padded buffer, whose shifted views are
-    the next step's windows; the cell states in a zero-initialised one: both are zero outside the spans.
+    the previous states, with nothing concatenated; then the cell's element-wise work. (One
+    product over all steps' inputs before the loop is slower for the Diagonal BiLSTM: the skewed
+    map is half padding, and a buffer that size is fresh memory on every call.) Nothing of the
+    size of all steps' gates is stored but the gates' activations and slopes. The layout
+    ``[D, T, L, N, ...]`` makes each step's span one contiguous block. The hidden states live in a
+    zero-padded buffer, whose shifted views are the next step's windows; the cell states in a
+    zero-initialised one: both are zero outside the spans.
+
+    Autocast: :func:`lstm_scan` runs the forward pass in float32 with autocast off, and the
+    backward pass turns it off for itself, on every device.
     """
 
     @staticmethod
-    @torch.amp.custom_fwd(device_type="cuda", cast_inputs=torch.float32)
     def forward(ctx, inputs, input_weight, state_weight, bias, padding, spans, training):
         d, steps, length, n, c = inputs.shape
         _, four_h, h, taps = state_weight.shape
@@ -129,45 +133,49 @@ class _LSTMScan(torch.autograd.Function):
         return hiddens[:, 1:]
 
     @staticmethod
-    @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_hiddens):
-        inputs, input_weight, state_kernels, padded, activations, cells, slopes = ctx.saved_tensors
-        before = ctx.before
-        d, steps, length, n, c = inputs.shape
-        taps, h = state_kernels.shape[1:3]
-        grad_hiddens = grad_hiddens.contiguous()
-        grad_inputs = torch.zeros_like(inputs)
-        grad_input_kernel = input_weight.new_zeros(d, c, 4 * h)
-        grad_bias = input_weight.new_zeros(d, 4 * h)
-        grad_state_kernels = torch.zeros_like(state_kernels)
-        # What step t + 1 sends back to step t's states, through the kernel and the forget gate.
-        grad_hidden = cells.new_zeros(d, length + taps - 1, n, h)
-        grad_cell = cells.new_zeros(d, length, n, h)
-        for t in reversed(range(steps)):
-            start, stop = ctx.spans[t]
-            size = (stop - start) * n
-            o, f, i, g = activations[:, t, start:stop].view(d, size, 4 * h).split(h, dim=-1)
-            slope = slopes[:, t, start:stop].view(d, size, 6 * h)
-            grad_h = grad_hiddens[:, t, start:stop].view(d, size, h) + grad_hidden[:, before + start : before + stop].view(
-                d, size, h
-            )
-            grad_c = torch.addcmul(grad_cell[:, start:stop].view(d, size, h), grad_h, slope[..., 4 * h : 5 * h])
-            previous_cell = cells[:, t, start:stop].view(d, size, h)
-            # d loss / d activation of each gate, then through the activations: d loss / d pre-activation.
-            grad_act = torch.cat([grad_h * slope[..., 5 * h :], grad_c * previous_cell, grad_c * g, grad_c * i], dim=-1)
-            grad_step = grad_act.mul_(slope[..., : 4 * h])
-            step_inputs = inputs[:, t, start:stop].view(d, size, c)
-            torch.bmm(grad_step, input_weight, out=grad_inputs[:, t, start:stop].view(d, size, c))
-            grad_input_kernel.baddbmm_(step_inputs.transpose(1, 2), grad_step)
-            grad_bias += grad_step.sum(1)
-            grad_cell.zero_()
-            torch.mul(grad_c, f, out=grad_cell[:, start:stop].view(d, size, h))
-            # Window tap k at position l read the previous states at l + k - before.
-            grad_hidden.zero_()
-            for k in range(taps):
-                window = padded[:, t, start + k : stop + k].view(d, size, h)
-                grad_state_kernels[:, k].baddbmm_(window.transpose(1, 2), grad_step)
-                grad_hidden[:, start + k : stop + k].view(d, size, h).baddbmm_(grad_step, state_kernels[:, k].transpose(1, 2))
-        grad_input_weight = grad_input_kernel.transpose(1, 2)
-        grad_state_weight = grad_state_kernels.permute(0, 3, 2, 1)
-        return grad_inputs, grad_input_weight, grad_state_weight, grad_bias, None, None, None
+        # A backward pass run inside an autocast block would round its products to the autocast dtype.
+        with torch.autocast(grad_hiddens.device.type, enabled=False):
+            return _scan_backward(ctx, grad_hiddens)
+
+
+def _scan_backward(ctx, grad_hiddens):
+    """:meth:`_LSTMScan.backward`: back-propagation through time, the steps in reverse."""
+    inputs, input_weight, state_kernels, padded, activations, cells, slopes = ctx.saved_tensors
+    before = ctx.before
+    d, steps, length, n, c = inputs.shape
+    taps, h = state_kernels.shape[1:3]
+    grad_hiddens = grad_hiddens.contiguous()
+    grad_inputs = torch.zeros_like(inputs)
+    grad_input_kernel = input_weight.new_zeros(d, c, 4 * h)
+    grad_bias = input_weight.new_zeros(d, 4 * h)
+    grad_state_kernels = torch.zeros_like(state_kernels)
+    # What step t + 1 sends back to step t's states, through the kernel and the forget gate.
+    grad_hidden = cells.new_zeros(d, length + taps - 1, n, h)
+    grad_cell = cells.new_zeros(d, length, n, h)
+    for t in reversed(range(steps)):
+        start, stop = ctx.spans[t]
+        size = (stop - start) * n
+        o, f, i, g = activations[:, t, start:stop].view(d, size, 4 * h).split(h, dim=-1)
+        slope = slopes[:, t, start:stop].view(d, size, 6 * h)
+        grad_h = grad_hiddens[:, t, start:stop].view(d, size, h) + grad_hidden[:, before + start : before + stop].view(d, size, h)
+        grad_c = torch.addcmul(grad_cell[:, start:stop].view(d, size, h), grad_h, slope[..., 4 * h : 5 * h])
+        previous_cell = cells[:, t, start:stop].view(d, size, h)
+        # d loss / d activation of each gate, then through the activations: d loss / d pre-activation.
+        grad_act = torch.cat([grad_h * slope[..., 5 * h :], grad_c * previous_cell, grad_c * g, grad_c * i], dim=-1)
+        grad_step = grad_act.mul_(slope[..., : 4 * h])
+        step_inputs = inputs[:, t, start:stop].view(d, size, c)
+        torch.bmm(grad_step, input_weight, out=grad_inputs[:, t, start:stop].view(d, size, c))
+        grad_input_kernel.baddbmm_(step_inputs.transpose(1, 2), grad_step)
+        grad_bias += grad_step.sum(1)
+        grad_cell.zero_()
+        torch.mul(grad_c, f, out=grad_cell[:, start:stop].view(d, size, h))
+        # Window tap k at position l read the previous states at l + k - before.
+        grad_hidden.zero_()
+        for k in range(taps):
+            window = padded[:, t, start + k : stop + k].view(d, size, h)
+            grad_state_kernels[:, k].baddbmm_(window.transpose(1, 2), grad_step)
+            grad_hidden[:, start + k : stop + k].view(d, size, h).baddbmm_(grad_step, state_kernels[:, k].transpose(1, 2))
+    grad_input_weight = grad_input_kernel.transpose(1, 2)
+    grad_state_weight = grad_state_kernels.permute(0, 3, 2, 1)
+    return grad_inputs, grad_input_weight, grad_state_weight, grad_bias, None, None, None
