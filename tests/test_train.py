@@ -140,6 +140,28 @@ def test_time_limit_ends_the_run_with_the_schedule_fitted_to_it(folder, tmp_path
     assert checkpoint.read_state(out / "checkpoint")["step"] == end["train_steps"]
 
 
+def test_training_time_leaves_out_evaluation_and_checkpoints(folder, tmp_path, monkeypatch):
+    """train_time_s (and so --time-limit and the README's training times) counts training steps only."""
+    clock = [0.0]
+
+    def perf_counter() -> float:
+        clock[0] += 1.0  # one "second" per reading
+        return clock[0]
+
+    periodic_work = train_module.Trainer.periodic_work
+
+    def slow_periodic_work(self, bar):
+        periodic_work(self, bar)
+        clock[0] += 1000.0  # an evaluation or a checkpoint that takes long
+
+    monkeypatch.setattr(train_module.time, "perf_counter", perf_counter)
+    monkeypatch.setattr(train_module.Trainer, "periodic_work", slow_periodic_work)
+    out = tmp_path / "run"
+    assert run([*TINY, *QUIET, "--data", folder, "--batch-size", 4, "--steps", 5, "--log-every", 1, "--out", out]) == 0
+    (end,) = events(out, "end")
+    assert end["train_steps"] == 5 and 0 < end["train_time_s"] < 100
+
+
 def test_stop_after_ends_a_sitting_that_resume_continues_on_the_same_schedule(folder, tmp_path, monkeypatch):
     common = [*TINY, *QUIET, "--data", folder, "--batch-size", 4, "--steps", 12, "--max-train-images", 16, "--log-every", 1]
     assert run([*common, "--out", tmp_path / "whole"]) == 0

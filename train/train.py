@@ -221,6 +221,8 @@ class Trainer:
     def train_steps(self, bar: tqdm) -> None:
         """Step to the last step, or until --time-limit or --stop-after, with the periodic work between steps."""
         started, elapsed_before = time.perf_counter(), self.train_time_s
+        # Seconds of this sitting spent on periodic work (evaluation, checkpoints, samples): not training time.
+        other_work = 0.0
         throughput = Throughput(self.args.batch_size * self.world.world_size)
         batches = self.batches()
         while self.step < self.total_steps:
@@ -230,12 +232,14 @@ class Trainer:
             if self.step % self.args.log_every == 0 or self.step == self.total_steps:
                 self.log_train(bar, *throughput.read())
             paused = time.perf_counter()
-            self.train_time_s = elapsed_before + paused - started
+            self.train_time_s = elapsed_before + paused - started - other_work
             if self.sitting_ends(bar, paused - started):
                 break
             self.periodic_work(bar)
-            throughput.exclude(time.perf_counter() - paused)  # images/s counts training time only
-        self.train_time_s = elapsed_before + time.perf_counter() - started
+            spent = time.perf_counter() - paused
+            other_work += spent
+            throughput.exclude(spent)  # images/s counts training time only
+        self.train_time_s = elapsed_before + time.perf_counter() - started - other_work
 
     def batches(self) -> Iterator[torch.Tensor]:
         """The batches from the current step on, epoch after epoch."""
