@@ -1,6 +1,9 @@
-"""python -m train.results and python -m train.figures: the README's table and grids."""
+"""python -m train.results, train.figures and train.curves: the README's table, grids and training curves."""
 
 from __future__ import annotations
+
+import json
+import math
 
 import numpy as np
 import pytest
@@ -8,7 +11,8 @@ import torch
 from PIL import Image
 
 import pixelrnn
-from train import figures, results
+from train import curves, figures, results
+from train import train as train_module
 
 
 def shipped(root, dataset="toy"):
@@ -114,3 +118,70 @@ def test_figures_explain_bad_input_before_sampling(tmp_path, capsys, problem):
     expected = {"bad --test-data": "DATASET=PATH", "missing test data": "nowhere", "no checkpoints": "no saved models"}[problem]
     assert expected in message and "Traceback" not in message
     assert not (tmp_path / "docs").exists(), "nothing is drawn"
+
+
+def write_log(path, events):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def start(step, valid_images=100):
+    config = {"model": "diagonal_bilstm", "image_shape": [1, 28, 28], "levels": 2, "hidden": 16, "layers": 7}
+    return {"event": "start", "step": step, "args": {"batch_size": 4}, "world_size": 2, "valid_images": valid_images,
+            "model_config": config}  # fmt: skip
+
+
+def test_curve_hours_count_training_steps_only_and_the_surviving_history(tmp_path):
+    """Hours come from each stretch's images over its images/s; a killed sitting's lost steps and a
+    run started over do not count; an end that scored its own weights is a point too."""
+    write_log(tmp_path / "run", [
+        start(0),  # a run started over in the same folder: what came before is not this run's
+        {"event": "train", "step": 10, "images_per_s": 1.0},
+        {"event": "eval", "step": 10, "valid_bits_per_dim": 9.0},
+        start(0),
+        {"event": "train", "step": 10, "images_per_s": 80 / 3600},  # 10 steps of 8 images: 1 hour
+        {"event": "eval", "step": 15, "valid_bits_per_dim": 0.5},
+        {"event": "train", "step": 20, "images_per_s": 80 / 7200},  # 2 hours
+        {"event": "end", "step": 20, "selected_step": 20, "valid_bits_per_dim": 0.4},
+        start(20),  # a sitting resumed; between sittings no time passes
+        {"event": "train", "step": 30, "images_per_s": 80 / 3600},
+        {"event": "train", "step": 40, "images_per_s": 80 / 3600},
+        {"event": "eval", "step": 40, "valid_bits_per_dim": 0.1},  # lost: the next sitting resumes at step 30
+        start(30),
+        {"event": "train", "step": 40, "images_per_s": 80 / 36000},  # 10 hours
+        {"event": "eval", "step": 40, "valid_bits_per_dim": 0.3},
+        {"event": "end", "step": 40, "selected_step": 20, "valid_bits_per_dim": 0.4},  # scores step 20's weights
+    ])  # fmt: skip
+    curve = curves.read_curve(tmp_path / "run")
+    assert curve.split == "valid"
+    assert curve.hours == pytest.approx([2.0, 3.0, 14.0])  # step 15 halfway through the 2-hour stretch
+    assert curve.bits_per_dim == [0.5, 0.4, 0.3]
+    assert curve.nats_per_image()[0] == pytest.approx(0.5 * 784 * math.log(2))
+    assert curve.published_nats() == 79.20
+
+
+def test_curves_of_a_real_run_draw_a_png(tmp_path, monkeypatch, capsys):
+    """The log python -m train writes is the one train.curves reads: evaluations, then the end's test."""
+    monkeypatch.setenv("PIXELRNN_DATA", str(tmp_path / "cache"))
+    root = tmp_path / "images"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(24):
+        Image.fromarray((rng.random((8, 8)) < 0.5).astype(np.uint8) * 255).save(root / f"{k:02d}.png")
+    run = tmp_path / "run"
+    args = ["--model", "pixelcnn", "--hparams", '{"hidden": 8, "layers": 1, "out_hidden": 8}', "--threads", "1",
+            "--data", root, "--batch-size", 4, "--steps", 6, "--eval-every", 2, "--eval-batches", 1,
+            "--sample-every", 0, "--log-every", 1, "--out", run]  # fmt: skip
+    assert train_module.main([str(a) for a in args]) == 0
+    curve = curves.read_curve(run)
+    assert curve.split == "test" and len(curve.hours) == 3  # steps 2 and 4, and the end's test at step 6
+    assert 0 < curve.hours[0] < curve.hours[1] < curve.hours[2]
+    write_log(tmp_path / "fresh", [start(0)])
+    out = tmp_path / "curves.png"
+    curves.main([str(run), str(tmp_path / "fresh"), "--out", str(out)])
+    assert "fresh: no evaluation yet, left out" in capsys.readouterr().out
+    assert Image.open(out).size == (960, 600)
+    with pytest.raises(SystemExit) as exit_info:
+        curves.main([str(tmp_path / "images"), "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert "has no metrics.jsonl" in capsys.readouterr().err

@@ -349,10 +349,7 @@ class Trainer:
                     self.log.log("eval", step=step, test_bits_per_dim=test)
                     bar.write(f"step {step}: test {test:.4f} bits/dim")
             else:
-                valid, improved = self.validate()
-                if self.world.is_main:
-                    self.log.log("eval", step=step, valid_bits_per_dim=valid, best=improved)
-                    bar.write(f"step {step}: validation {valid:.4f} bits/dim{' (best so far)' if improved else ''}")
+                self.validate()
         if args.sample_every and (step % args.sample_every == 0 or last):
             self.save_samples()
         if args.checkpoint_every and step % args.checkpoint_every == 0 and not last:
@@ -370,15 +367,17 @@ class Trainer:
         nats, count = self.world.sum(torch.tensor([nats, count], dtype=torch.float64, device=self.device)).tolist()
         return nats / (count * math.prod(self.model.image_shape) * math.log(2.0))
 
-    def validate(self) -> tuple[float, bool]:
-        """Validation bits/dim of the current weights, kept (in memory and in the next checkpoint)
-        when they are the best so far; returns the bits/dim and whether they were."""
+    def validate(self) -> None:
+        """Log the validation bits/dim of the current weights, and keep the weights (in memory and in
+        the next checkpoint) when they are the best so far."""
         valid = self.held_out_bits_per_dim(self.valid_images)
         improved = valid < self.best["valid_bits_per_dim"]
         if improved:
             self.best = {"valid_bits_per_dim": valid, "step": self.step}
             self.best_weights = {name: t.detach().clone() for name, t in self.model.state_dict().items()}
-        return valid, improved
+        if self.world.is_main:
+            self.log.log("eval", step=self.step, valid_bits_per_dim=valid, best=improved)
+            tqdm.write(f"step {self.step}: validation {valid:.4f} bits/dim{' (best so far)' if improved else ''}")
 
     def save_samples(self) -> None:
         if self.world.is_main:
