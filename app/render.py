@@ -22,10 +22,10 @@ def samples_picture(run: LiveGeneration, selected: tuple[int, int, int] | None =
     """
     scale = strip_scale(run.model.image_shape, run.n)
     pending = upscale((~run.done.all(0) & run.unknown).numpy(), scale)
+    image = run.image
     pictures = []
     for k in range(run.n):
-        shown = run.image[k] * (run.done | ~run.unknown[None]).long()
-        picture = np.where(pending[..., None], hatch(pending.shape), upscale(to_uint8(shown, run.model.levels), scale))
+        picture = np.where(pending[..., None], hatch(pending.shape), upscale(to_uint8(image[k], run.model.levels), scale))
         if run.position is not None and not run.finished:
             outline(picture, run.position[1], run.position[2], scale, CURRENT)
         if selected is not None and selected[0] == k:

@@ -32,11 +32,12 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from app import render  # noqa: E402
+from app.batching import Batcher  # noqa: E402
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
 from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
-from app.live import LiveGeneration  # noqa: E402
+from app.live import FRAME_SHARE, LiveGeneration  # noqa: E402
 from app.live_view import LiveView  # noqa: E402
 from app.server import serve  # noqa: E402
 from app.session import Session  # noqa: E402
@@ -474,3 +475,48 @@ def test_shipped_checkpoints_load():
         model = entry.model()
         assert tuple(model.image_shape) == entry.image_shape
     assert create_app() is not None
+
+
+def test_runs_that_start_together_share_one_sampler_and_keep_their_own_controls():
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), levels=16, **TINY)
+    batcher = Batcher(window=0.3)
+    joined = {}
+
+    def start(name, n, seed):
+        joined[name] = batcher.join(model, pixelrnn.SamplingRequest(n, seed=seed))
+
+    starts = [threading.Thread(target=start, args=args) for args in (("a", 2, 0), ("b", 1, 1))]
+    for thread in starts:
+        thread.start()
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        batcher.join(model, pixelrnn.SamplingRequest(0))  # a wrong request fails alone
+    for thread in starts:
+        thread.join()
+    (shared, rows_a), (same, rows_b) = joined["a"], joined["b"]
+    assert shared is same and (rows_a, rows_b) == (slice(0, 2), slice(2, 3))
+    a, b = LiveGeneration(shared, rows_a), LiveGeneration(shared, rows_b)
+    assert (a.n, b.n) == (2, 1)
+
+    assert a.step_row() == 8 and b.count == 0  # a's steps are drawn for b too, but b shows only its own progress
+    assert b.step_pixel() == 1 and shared.generation.count == 8
+    assert float(b.probs[0, 0, 0, 0].sum()) == pytest.approx(1)  # its distribution, kept when a drew it
+    b.stop()  # b stops; a goes on alone
+    assert a.finish() == 56 and a.finished and not b.finished and b.count == 1
+    assert int(b.done.sum()) == 1 and b.image[0, 0, 0, 1:].eq(0).all()  # what b never showed stays unshown
+    alone = pixelrnn.sample(model, 2, seed=0)
+    assert torch.equal(a.image, alone)  # as if it had been drawn alone
+
+
+def test_frames_take_at_most_their_share_of_a_run():
+    """A frame that takes the server 0.1 s is followed by at least 0.1 * (1 - FRAME_SHARE) / FRAME_SHARE s of drawing."""
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 32, 32), levels=16, **TINY)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=500.0)
+    frames = run.play(run.new_player())
+    next(frames)
+    for _ in range(2):
+        time.sleep(0.1)  # the server builds, processes and sends the frame
+        asked, count = time.monotonic(), run.count
+        next(frames)
+        drawing = time.monotonic() - asked
+        assert drawing >= 0.1 * (1 - FRAME_SHARE) / FRAME_SHARE - 0.01 and run.count > count
+    run.pause()
