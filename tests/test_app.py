@@ -493,7 +493,7 @@ def test_runs_that_start_together_share_one_sampler_and_keep_their_own_controls(
     for thread in starts:
         thread.join()
     (shared, rows_a), (same, rows_b) = joined["a"], joined["b"]
-    assert shared is same and (rows_a, rows_b) == (slice(0, 2), slice(2, 3))
+    assert shared is same and (rows_a, rows_b) in ((slice(0, 2), slice(2, 3)), (slice(1, 3), slice(0, 1)))  # in order of arrival
     a, b = LiveGeneration(shared, rows_a), LiveGeneration(shared, rows_b)
     assert (a.n, b.n) == (2, 1)
 
