@@ -358,8 +358,13 @@ def test_any_image_mode_is_converted_and_non_images_are_refused(tmp_path):
             assert x.shape == shape and x.dtype == torch.long and 0 <= int(x.min()) and int(x.max()) < 256, mode
     assert to_model_image(modes["RGBA"], (3, 2, 2), 256).eq(0).all()  # transparent -> black background
     (tmp_path / "notes.txt").write_text("not a picture")
-    with pytest.raises(ValueError, match="not an image"):
+    with pytest.raises(ValueError, match="^notes.txt is not an image") as refused:
         open_image(tmp_path / "notes.txt")
+    assert str(tmp_path) not in str(refused.value)  # the user's file name, not the server's copy of it
+    (tmp_path / "cut.png").write_bytes((tmp_path / "P.png").read_bytes()[:60])  # a PNG cut short
+    with pytest.raises(ValueError, match="^cut.png is not an image") as refused:
+        open_image(tmp_path / "cut.png")
+    assert str(tmp_path) not in str(refused.value)
     (tmp_path / "huge.png").write_bytes(b"\0" * (6 * 2**20))
     with pytest.raises(ValueError, match="limited to 5 MB"):
         open_image(tmp_path / "huge.png")
