@@ -19,8 +19,8 @@ frames it has not shown yet pile up: Pause then seems to take seconds, and to la
 the sub-pixel that was on screen. So a viewer that confirms each frame it shows
 (:meth:`~LiveGeneration.acknowledge`) paces the run: the next frame waits for that confirmation,
 and the run goes at most :meth:`~LiveGeneration.lead` sub-pixels (:data:`VIEW_LAG` seconds' worth)
-past the frame on screen. A client that never confirms (the HTTP API) gets frames at most
-:data:`MAX_FPS` times a second. Either way a frame costs the server time (the picture, the charts,
+past the frame on screen; Pause goes back to that frame (:meth:`~LiveGeneration.pause`). A client
+that never confirms (the HTTP API) gets frames at most :data:`MAX_FPS` times a second. Either way a frame costs the server time (the picture, the charts,
 gradio's processing and sending) that several users' frames would take from the sampling: frames
 take at most :data:`FRAME_SHARE` of a run's time, measured, so that a busy server sends fewer.
 """
@@ -193,9 +193,17 @@ class LiveGeneration:
             return self._player
 
     def pause(self) -> None:
-        """Stop the current player (if any) at its next step, waking it if it waits."""
-        with self._changed:
+        """Stop the current player (if any) at its next step, waking it if it waits.
+
+        A run paused while it plays goes back to the last frame its viewer confirmed (if it confirms
+        frames): Pause, Stop and the steps land on the picture the user saw when they clicked, not on the
+        frames still on their way to the screen. What was drawn past it stays drawn, and comes again on Resume.
+        """
+        with self.lock:
+            if self._player != 0 and self._shown is not None and self._shown < self.count:
+                self.count = self._shown
             self._player = 0
+        with self._changed:
             self._changed.notify_all()
 
     def stop(self) -> None:

@@ -228,9 +228,11 @@ class LiveView:
             if now >= next_charts:
                 next_charts = now + 1.0 / CHART_FPS
             last_count = run.count
-        if session.runs.get(self.name) is not run or run.playing or (run.stopped and run.error is None):
-            return  # a newer start or Resume took over, or Stop showed the last frame itself
-        # An unchanged picture is not sent again: gradio would rewrite its cached file while the browser reads it.
+        if session.runs.get(self.name) is not run or run.playing:
+            return  # a newer start or Resume took over
+        # The last frame comes after those still on their way, even when Stop answered with one: the screen ends
+        # on this run's state. An unchanged picture is not sent again: gradio would rewrite its cached file while
+        # the browser reads it.
         yield self.frame(run, self.state_of(run), picture=run.count != last_count)
 
     def run_of(self, session: Session) -> LiveGeneration:
@@ -288,8 +290,10 @@ class LiveView:
 
     def on_stop(self, session: Session):
         run = self.run_of(session)
+        streaming = run.playing
         run.stop()
-        return self.frame(run, self.state_of(run))
+        # A playing stream shows the last picture itself (see stream); sent twice, it would be rewritten while read.
+        return self.frame(run, self.state_of(run), picture=not streaming)
 
     def on_speed(self, session: Session, speed: int) -> None:
         run = session.runs.get(self.name)

@@ -65,7 +65,7 @@ class Server:
             [*command, *(["--checkpoint", checkpoint] if checkpoint else [])],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=None if os.environ.get("APP_LOAD_LOG") else subprocess.DEVNULL,
         )
 
     def __enter__(self) -> Server:

@@ -205,6 +205,25 @@ def test_a_viewer_that_confirms_frames_paces_the_run():
     assert next(frames, "ended") == "ended" and not run.playing
 
 
+def test_pause_goes_back_to_the_frame_the_viewer_confirmed():
+    """Pause lands on the picture on screen, not on frames still on their way; what was drawn past it comes again."""
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 16, 16), levels=16, **TINY)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=200.0)
+    frames = run.play(run.new_player())
+    next(frames)
+    run.acknowledge(0)
+    next(frames)
+    shown = run.count
+    run.acknowledge(shown)  # on screen
+    next(frames)  # the next frame, on its way
+    assert run.count > shown
+    run.pause()
+    assert run.count == shown and next(frames, "ended") == "ended"
+    assert run.step_pixel() == 1 and run.count == shown + 1  # paused: a step goes on from there, no going back
+    run.finish()
+    assert torch.equal(run.image, pixelrnn.sample(model, 1, seed=0))
+
+
 def test_the_api_documents_each_endpoint_cleanly(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/lambda" not in endpoints
