@@ -41,8 +41,12 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, math.inf)
 DEFAULT_SPEED = 6
 #: While playing, the charts are redrawn at most this often (the picture at up to :data:`app.live.MAX_FPS`).
 CHART_FPS = 2.0
-#: Generation streams share this concurrency group (limit: the queue's default).
+#: Generation streams share this concurrency group.
 GENERATE_GROUP = "generate"
+#: At most this many streams play at once, more than the queue's default for other events: a stream mostly
+#: waits (for its speed, for the browser; at 1 px/s a run holds its worker for minutes), and runs that start
+#: together share one sampler. Eight users sampling at once finish sooner all admitted than four by four.
+GENERATE_LIMIT = 8
 
 
 def speed_rate(step: int) -> float:
@@ -230,10 +234,12 @@ class LiveView:
             last_count = run.count
         if session.runs.get(self.name) is not run or run.playing:
             return  # a newer start or Resume took over
-        # The last frame comes after those still on their way, even when Stop answered with one: the screen ends
-        # on this run's state. An unchanged picture is not sent again: gradio would rewrite its cached file while
-        # the browser reads it.
-        yield self.frame(run, self.state_of(run), picture=run.count != last_count)
+        # The last frames come after those still on their way, even when Stop answered: the screen ends on this
+        # run's state. First the state and the picture (an unchanged one is not sent again: gradio would rewrite
+        # its cached file while the browser reads it), then the charts built anew, which cost the browser more.
+        state = self.state_of(run)
+        yield self.frame(run, state, charts=[gr.skip()] * MAX_CHANNELS, picture=run.count != last_count)
+        yield self.frame(run, state, picture=False)
 
     def run_of(self, session: Session) -> LiveGeneration:
         run = session.runs.get(self.name)
@@ -292,8 +298,9 @@ class LiveView:
         run = self.run_of(session)
         streaming = run.playing
         run.stop()
-        # A playing stream shows the last picture itself (see stream); sent twice, it would be rewritten while read.
-        return self.frame(run, self.state_of(run), picture=not streaming)
+        if streaming:  # the stream shows the picture and the charts itself (see stream): the state alone, at once
+            return self.frame(run, self.state_of(run), charts=[gr.skip()] * MAX_CHANNELS, picture=False)
+        return self.frame(run, self.state_of(run))
 
     def on_speed(self, session: Session, speed: int) -> None:
         run = session.runs.get(self.name)
@@ -332,7 +339,7 @@ class LiveView:
         """
         quiet = dict(show_progress="hidden", queue=False)
         private = dict(api_visibility="private", **quiet)
-        streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
+        streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP, concurrency_limit=GENERATE_LIMIT)
         self.start.click(
             self.starter(make_run),
             [session, *inputs, self.speed],

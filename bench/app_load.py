@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
-from pixelrnn.hardware import hardware_name  # noqa: E402
+from pixelrnn.hardware import cpu_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 #: Start-up budget for ``python app.py``.
@@ -57,7 +57,7 @@ def free_port() -> int:
 class Server:
     """``python app.py`` on a free loopback port, for a ``with`` block."""
 
-    def __init__(self, threads: int, checkpoint: str | None = None):
+    def __init__(self, threads: int, checkpoint: str | None = None, log: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         command = [sys.executable, "app.py", "--port", str(self.port), "--threads", str(threads)]
@@ -65,7 +65,7 @@ class Server:
             [*command, *(["--checkpoint", checkpoint] if checkpoint else [])],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
-            stderr=None if os.environ.get("APP_LOAD_LOG") else subprocess.DEVNULL,
+            stderr=None if log else subprocess.DEVNULL,
         )
 
     def __enter__(self) -> Server:
@@ -124,15 +124,16 @@ def main() -> None:
     parser.add_argument("--model", default="CIFAR-10 · Gated PixelCNN")
     parser.add_argument("--checkpoint", help="python app.py --checkpoint (default: the shipped weights)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a user waits at most")
+    parser.add_argument("--log", action="store_true", help="show the server's log")
     args = parser.parse_args()
     if args.users[0] != 1:
         parser.error("--users must start with 1: the single user's time is the baseline")
 
     results = {}
-    print(f"The app under load: {args.model}, one image per user at full speed, {hardware_name(torch.device('cpu'))} ", end="")
-    print(f"({os.cpu_count()} cores), torch {torch.__version__}; load average {os.getloadavg()[0]:.2f} at the start\n")
+    print(f"The app under load: {args.model}, one image per user at full speed, {cpu_name()} ({os.cpu_count()} cores), ", end="")
+    print(f"torch {torch.__version__}; load average {os.getloadavg()[0]:.2f} at the start\n")
     for threads in args.threads:
-        with Server(threads, args.checkpoint) as server:
+        with Server(threads, args.checkpoint, args.log) as server:
             sample_at_once(server.url, 1, args.model, args.timeout)  # warm-up: loads the model
             for users in args.users:
                 results[threads, users] = sample_at_once(server.url, users, args.model, args.timeout)
