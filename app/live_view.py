@@ -14,7 +14,8 @@ A frame while playing sends what changed and is cheap to show: the picture, the 
 at most :data:`CHART_FPS` times a second the charts of the channels drawn at the current pixel,
 each as its bars alone once it has its axes (new axes make the browser build a chart anew, which
 cost it more than the rest of the frame). Frames that stop the run (Paused, Stopped, Done), and
-those of the buttons, show every chart whole.
+those of the buttons, show every chart whole; Stop during a stream answers with the state alone,
+and the stream's last frame brings the picture and the charts.
 """
 
 from __future__ import annotations
@@ -234,12 +235,10 @@ class LiveView:
             last_count = run.count
         if session.runs.get(self.name) is not run or run.playing:
             return  # a newer start or Resume took over
-        # The last frames come after those still on their way, even when Stop answered: the screen ends on this
-        # run's state. First the state and the picture (an unchanged one is not sent again: gradio would rewrite
-        # its cached file while the browser reads it), then the charts built anew, which cost the browser more.
-        state = self.state_of(run)
-        yield self.frame(run, state, charts=[gr.skip()] * MAX_CHANNELS, picture=run.count != last_count)
-        yield self.frame(run, state, picture=False)
+        # The last frame comes after those still on their way, even when Stop answered: the screen ends on this
+        # run's state. One frame: a second one could land after a Resume's first. An unchanged picture is not
+        # sent again: gradio would rewrite its cached file while the browser reads it.
+        yield self.frame(run, self.state_of(run), picture=run.count != last_count)
 
     def run_of(self, session: Session) -> LiveGeneration:
         run = session.runs.get(self.name)
