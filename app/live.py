@@ -20,9 +20,10 @@ the sub-pixel that was on screen. So a viewer that confirms each frame it shows
 (:meth:`~LiveGeneration.acknowledge`) paces the run: the next frame waits for that confirmation,
 and the run goes at most :meth:`~LiveGeneration.lead` sub-pixels (:data:`VIEW_LAG` seconds' worth)
 past the frame on screen; Pause goes back to that frame (:meth:`~LiveGeneration.pause`). A client
-that never confirms (the HTTP API) gets frames at most :data:`MAX_FPS` times a second. Either way a frame costs the server time (the picture, the charts,
-gradio's processing and sending) that several users' frames would take from the sampling: frames
-take at most :data:`FRAME_SHARE` of a run's time, measured, so that a busy server sends fewer.
+that never confirms (the HTTP API) gets frames at most :data:`MAX_FPS` times a second. Either way
+a frame costs the server time (the picture, the charts, gradio's processing and sending) that
+several users' frames would take from the sampling: frames take at most :data:`FRAME_SHARE` of a
+run's time, measured, so that a busy server sends fewer.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ MAX_FPS = 12.0
 #: moment it was handed out to the moment the stream asked for the next is followed by at least
 #: ``t * (1 - FRAME_SHARE) / FRAME_SHARE`` seconds of drawing. Under load frames take longer, so come less often.
 FRAME_SHARE = 0.25
+#: However long frames take, a frame is due after at most this many seconds of drawing: one slow frame (the
+#: server descheduled for a moment) would otherwise hold the next back for three times as long.
+MAX_FRAME_WAIT = 1.0
 #: How far, in seconds of drawing at the chosen speed, the run may go ahead of the frame on screen:
 #: what Pause can land past the picture the user saw (plus the click's way to the server).
 VIEW_LAG = 0.25
@@ -246,11 +250,12 @@ class LiveGeneration:
     def _next_frame(sent: float) -> float:
         """When the frame after the one handed out at ``sent`` may go, the stream having just asked for it.
 
-        At most :data:`MAX_FPS` a second, and the frame's cost so far (building, processing, sending)
-        at most :data:`FRAME_SHARE` of the time.
+        At most :data:`MAX_FPS` a second, the frame's cost so far (building, processing, sending)
+        at most :data:`FRAME_SHARE` of the time, and at least one frame per :data:`MAX_FRAME_WAIT`.
         """
         now = time.monotonic()
-        return max(sent + 1.0 / MAX_FPS, now + (now - sent) * (1 - FRAME_SHARE) / FRAME_SHARE)
+        wait = min((now - sent) * (1 - FRAME_SHARE) / FRAME_SHARE, MAX_FRAME_WAIT)
+        return max(sent + 1.0 / MAX_FPS, now + wait)
 
     def play(self, token: int) -> Iterator[None]:
         """Advance at :attr:`rate` pixels per second, yielding whenever a frame is due.
