@@ -43,8 +43,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 STARTUP_SECONDS = 60
 #: The two widths the app is made for: a laptop, and a phone.
 WIDE, NARROW = 1280, 400
-#: Longest time from a click on Pause or Stop to the view saying so, on a 2-core CI machine (0.36 s measured
-#: here with the load average at 6 to 9; the shipped weights on a busy machine: see the README). Frames piling
+#: Longest time from a click on Pause or Stop to the view saying so, on a 2-core CI machine (0.36-0.79 s
+#: measured here with the load average at 3 to 9; the shipped weights on a busy machine: see the README). Frames piling
 #: up in the browser took seconds, full frames with charts built anew about 1 s.
 STOP_SECONDS = 1.0
 
