@@ -1,4 +1,4 @@
-"""Start the demo: ``python app.py [--host HOST] [--port PORT] [--share] [--checkpoint PATH_OR_REPO]``."""
+"""Start the demo: ``python app.py [--host HOST] [--port PORT] [--share] [--checkpoint PATH_OR_REPO] [--threads N]``."""
 
 from app.cli import main
 

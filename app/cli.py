@@ -1,4 +1,4 @@
-"""``python app.py``: start the app (flags: --host, --port, --share, --checkpoint)."""
+"""``python app.py``: start the app (flags: --host, --port, --share, --checkpoint, --threads)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,18 @@ def main(argv: list[str] | None = None) -> None:
         metavar="PATH_OR_REPO",
         help=f"a save_pretrained folder, a folder of them, or a Hub repo id; repeatable (default: {DEFAULT_CHECKPOINTS})",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads per operation (default 1: the app's steps are tiny, and users share the cores; see the README)",
+    )
     args = parser.parse_args(argv)
     # Imported after parsing, so that --help answers at once.
+    import torch
+
     from .layout import create_app
     from .server import serve
 
+    torch.set_num_threads(args.threads)
     serve(create_app(args.checkpoint), host=args.host, port=args.port, share=args.share)

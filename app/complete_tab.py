@@ -7,6 +7,7 @@ import gradio as gr
 import pixelrnn
 from pixelrnn.pictures import to_uint8
 
+from .batching import BATCHER
 from .editor import read_editor
 from .errors import user_error
 from .images import display_scale, upscale
@@ -18,12 +19,14 @@ from .widgets import pixel_gallery
 
 
 def completion_run(session: Session, editor: dict | None, model: str, n: int, temperature: float, seed) -> LiveGeneration:
-    """A live completion of the editor's image where the user painted, by the model labelled ``model``."""
+    """A live completion of the editor's image where the user painted, by the model labelled ``model`` (sharing its
+    sampler with whoever starts the same model on the same hole at the same time: :mod:`app.batching`)."""
     network = session.entry(model).model()
     image, mask = read_editor(editor, network.image_shape, network.levels)
     if not bool(mask.any()):
         raise ValueError("Nothing to fill in: paint over the part of the image the model should redo (or press Blank canvas).")
-    return LiveGeneration(pixelrnn.generate(network, int(n), image, mask, float(temperature), seed_value(seed)))
+    request = pixelrnn.SamplingRequest(int(n), image, float(temperature), seed_value(seed))
+    return LiveGeneration(*BATCHER.join(network, request, mask))
 
 
 def best_of_k(session: Session, editor: dict | None, model: str, k: int, temperature: float, seed) -> list:

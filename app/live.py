@@ -1,23 +1,29 @@
-"""One generation in progress, driven step by step by the user's buttons.
+"""One user's generation in progress, driven step by step by the user's buttons.
 
-A :class:`LiveGeneration` wraps a :class:`pixelrnn.Generation`: one that samples
-(:func:`pixelrnn.generate`), or one that decodes a compressed file (:func:`pixelrnn.codec.decoding`).
-The generation knows the image so far, the order of the sub-pixels and how far it has come; the
-live one keeps what only the view needs: the distribution every generated sub-pixel was drawn from
-(``n * C * H * W * levels`` floats: 3 MB per 32x32 RGB sample).
+A :class:`LiveGeneration` shows rows of a :class:`pixelrnn.Generation`: one that samples
+(:func:`pixelrnn.generate_many`, shared with others who started at the same time, see
+:mod:`app.batching`), or one that decodes a compressed file (:func:`pixelrnn.codec.decoding`).
+The generation knows the image, the order of the sub-pixels and how far it has drawn; the live
+one keeps what only this user's view needs: how far they have come (:attr:`~LiveGeneration.count`,
+never past what is drawn, behind it when another user's run is ahead), and the distribution every
+sub-pixel of their rows was drawn from (``n * C * H * W * levels`` floats: 3 MB per 32x32 RGB sample).
 The user's controls act on it from different requests (threads), so:
 
-* every advance of the sampler happens under :attr:`lock`, never across a ``yield``;
-* a streaming loop (:meth:`play`) runs only while it holds the current *player token*:
-  Pause, Step, Finish and Stop take the token away, and the loop returns at its next
+* every advance happens under :attr:`~LiveGeneration.lock`, never across a ``yield``;
+* a streaming loop (:meth:`~LiveGeneration.play`) runs only while it holds the current *player
+  token*: Pause, Step, Finish and Stop take the token away, and the loop returns at its next
   step, freeing its worker; Resume starts a new loop with a new token.
 
 A browser shows frames more slowly than a server can send them when either is busy, and
 frames it has not shown yet pile up: Pause then seems to take seconds, and to land far past
 the sub-pixel that was on screen. So a viewer that confirms each frame it shows
-(:meth:`acknowledge`) paces the run: the next frame waits for that confirmation, and the
-sampler draws at most :meth:`lead` sub-pixels (:data:`VIEW_LAG` seconds' worth) past the
-frame on screen. A client that never confirms (the HTTP API) gets frames at :data:`MAX_FPS`.
+(:meth:`~LiveGeneration.acknowledge`) paces the run: the next frame waits for that confirmation,
+and the run goes at most :meth:`~LiveGeneration.lead` sub-pixels (:data:`VIEW_LAG` seconds' worth)
+past the frame on screen; Pause goes back to that frame (:meth:`~LiveGeneration.pause`). A client
+that never confirms (the HTTP API) gets frames at most :data:`MAX_FPS` times a second. Either way
+a frame costs the server time (the picture, the charts, gradio's processing and sending) that
+several users' frames would take from the sampling: frames take at most :data:`FRAME_SHARE` of a
+run's time, measured, so that a busy server sends fewer.
 """
 
 from __future__ import annotations
@@ -32,9 +38,18 @@ import torch
 
 import pixelrnn
 
+from .batching import SharedGeneration
+
 #: At most this many frames per second are streamed; faster generation skips frames.
 MAX_FPS = 12.0
-#: How far, in seconds of drawing at the chosen speed, the sampler may run ahead of the frame on screen:
+#: At most this share of a run's time goes to its frames: a frame that took ``t`` seconds from the
+#: moment it was handed out to the moment the stream asked for the next is followed by at least
+#: ``t * (1 - FRAME_SHARE) / FRAME_SHARE`` seconds of drawing. Under load frames take longer, so come less often.
+FRAME_SHARE = 0.25
+#: However long frames take, a frame is due after at most this many seconds of drawing: one slow frame (the
+#: server descheduled for a moment) would otherwise hold the next back for three times as long.
+MAX_FRAME_WAIT = 1.0
+#: How far, in seconds of drawing at the chosen speed, the run may go ahead of the frame on screen:
 #: what Pause can land past the picture the user saw (plus the click's way to the server).
 VIEW_LAG = 0.25
 #: A frame the viewer has not confirmed after this many seconds is taken as lost, and the run goes on.
@@ -45,23 +60,27 @@ _ids = itertools.count(1)
 
 
 class LiveGeneration:
-    """A :class:`pixelrnn.Generation` of ``n`` images (samples, completions or a decoded file), advanced on demand."""
+    """``n`` images (samples, completions or a decoded file): rows ``rows`` of a shared generation, advanced on demand.
 
-    def __init__(self, generation: pixelrnn.Generation, rate: float = 50.0):
-        self.generation = generation
-        self.model = generation.model
+    ``generation``: a :class:`~app.batching.SharedGeneration`, or a :class:`pixelrnn.Generation` of this run alone;
+    ``rows``: this run's rows of it (``None``: all).
+    """
+
+    def __init__(self, generation: SharedGeneration | pixelrnn.Generation, rows: slice | None = None, rate: float = 50.0):
+        self.shared = generation if isinstance(generation, SharedGeneration) else SharedGeneration(generation)
+        self.generation = self.shared.generation
+        self.model = self.generation.model
+        self.rows = rows if rows is not None else slice(0, len(self.generation.image))
         #: Images generated side by side.
-        self.n = len(generation.image)
+        self.n = self.rows.stop - self.rows.start
         #: Tells this generation's frames from those of the one it replaced.
         self.id = next(_ids)
         #: ``BoolTensor[H, W]``: the pixels to generate.
         self.unknown = self.generation.unknown.cpu()
         #: ``Tensor[n, C, H, W, levels]``: the distribution each generated sub-pixel was drawn from.
-        self.probs = torch.zeros(*generation.image.shape, self.model.levels)
-        #: Sub-pixels generated so far.
+        self.probs = torch.zeros(self.n, *self.model.image_shape, self.model.levels)
+        #: Sub-pixels of this run so far (the shared generation may have drawn more, for another user).
         self.count = 0
-        #: ``(c, i, j)`` of the last generated sub-pixel, ``None`` before the first.
-        self.position: tuple[int, int, int] | None = None
         self.stopped = False
         #: Why the generation failed (a decoded file turned out damaged), ``None`` while it has not.
         self.error: str | None = None
@@ -74,6 +93,7 @@ class LiveGeneration:
         self._sent, self._sent_at = 0, 0.0
         #: Sub-pixels in the last frame the viewer confirmed; ``None`` while no viewer confirms frames.
         self._shown: int | None = None
+        self.shared.attach(self)
 
     # ------------------------------------------------------------------ progress
     @property
@@ -86,14 +106,24 @@ class LiveGeneration:
         return self.count >= self.total
 
     @property
+    def active(self) -> bool:
+        """Whether this run may still need the shared generation to draw: neither stopped nor finished."""
+        return not (self.stopped or self.finished)
+
+    @property
+    def position(self) -> tuple[int, int, int] | None:
+        """``(c, i, j)`` of the last sub-pixel of this run, ``None`` before the first."""
+        return tuple(self.generation.order[self.count - 1].tolist()) if self.count else None
+
+    @property
     def playing(self) -> bool:
         """Whether a :meth:`play` loop holds the player token."""
         return self._player != 0
 
     @property
     def image(self) -> torch.Tensor:
-        """``LongTensor[n, C, H, W]``: known pixels, and generated ones as they come."""
-        return self.generation.image.cpu()
+        """``LongTensor[n, C, H, W]``: known pixels and the sub-pixels generated so far, 0 where nothing is yet."""
+        return self.generation.image[self.rows].cpu() * (self.done | ~self.unknown[None]).long()
 
     @property
     def done(self) -> torch.Tensor:
@@ -108,19 +138,19 @@ class LiveGeneration:
         return None if self.finished else tuple(self.generation.order[self.count].tolist())
 
     # ------------------------------------------------------------------ advancing
-    def _advance_one(self) -> bool:
-        """Draw one sub-pixel (caller holds :attr:`lock`); False when nothing is left."""
-        if self.stopped or self.finished:
-            return False
-        try:
-            step = next(self.generation)
-        except ValueError as error:  # a decoding meets damaged data: the run ends, and says why
-            self.error, self.stopped = str(error), True
-            return False
+    def record(self, step: pixelrnn.Step) -> None:
+        """Keep this run's rows of the distribution of a step the shared generation drew."""
         c, i, j = step.position
-        self.probs[:, c, i, j] = step.probs.float().cpu()
-        self.count = step.index + 1
-        self.position = step.position
+        self.probs[:, c, i, j] = step.probs[self.rows].float().cpu()
+
+    def _advance_one(self) -> bool:
+        """One more sub-pixel, drawn if no other run drew it yet (caller holds :attr:`lock`); False when nothing is left."""
+        if not self.active:
+            return False
+        if not self.shared.draw(self.count + 1):
+            self.error, self.stopped = self.shared.error, True
+            return False
+        self.count += 1
         return True
 
     def _advance_while(self, same) -> int:
@@ -167,9 +197,17 @@ class LiveGeneration:
             return self._player
 
     def pause(self) -> None:
-        """Stop the current player (if any) at its next step, waking it if it waits."""
-        with self._changed:
+        """Stop the current player (if any) at its next step, waking it if it waits.
+
+        A run paused while it plays goes back to the last frame its viewer confirmed (if it confirms
+        frames): Pause, Stop and the steps land on the picture the user saw when they clicked, not on the
+        frames still on their way to the screen. What was drawn past it stays drawn, and comes again on Resume.
+        """
+        with self.lock:
+            if self._player != 0 and self._shown is not None and self._shown < self.count:
+                self.count = self._shown
             self._player = 0
+        with self._changed:
             self._changed.notify_all()
 
     def stop(self) -> None:
@@ -177,7 +215,7 @@ class LiveGeneration:
         self.pause()
         with self.lock:
             self.stopped = True
-            self.generation.close()
+        self.shared.release()
 
     def acknowledge(self, count: int) -> None:
         """The viewer shows the frame of ``count`` sub-pixels: from now on it paces :meth:`play`."""
@@ -208,20 +246,33 @@ class LiveGeneration:
             return self._sent_at + ACK_TIMEOUT - now
         return last_step + self._step_seconds() - now
 
+    @staticmethod
+    def _next_frame(sent: float) -> float:
+        """When the frame after the one handed out at ``sent`` may go, the stream having just asked for it.
+
+        At most :data:`MAX_FPS` a second, the frame's cost so far (building, processing, sending)
+        at most :data:`FRAME_SHARE` of the time, and at least one frame per :data:`MAX_FRAME_WAIT`.
+        """
+        now = time.monotonic()
+        wait = min((now - sent) * (1 - FRAME_SHARE) / FRAME_SHARE, MAX_FRAME_WAIT)
+        return max(sent + 1.0 / MAX_FPS, now + wait)
+
     def play(self, token: int) -> Iterator[None]:
         """Advance at :attr:`rate` pixels per second, yielding whenever a frame is due.
 
-        Yields once at the start, then at most :data:`MAX_FPS` times per second and never before
-        the viewer (if it confirms frames) has shown the previous one: when the model or the
-        viewer is slower than the rate, several sub-pixels go into one frame. A step that comes
-        late is not made up for by rushing the next ones. Returns, without a last frame, when done
-        or when ``token`` is no longer the player; done, it gives the token back (not :attr:`playing`).
+        Yields once at the start, then at most :data:`MAX_FPS` times per second, as often as
+        :data:`FRAME_SHARE` allows, and never before the viewer (if it confirms frames) has shown
+        the previous one: when the model or the viewer is slower than the rate, several sub-pixels
+        go into one frame. A step that comes late is not made up for by rushing the next ones.
+        Returns, without a last frame, when done or when ``token`` is no longer the player; done,
+        it gives the token back (not :attr:`playing`).
         """
         now = time.monotonic()
         self._sent, self._sent_at = self.count, now
-        last_step, next_frame = now, now + 1.0 / MAX_FPS
+        last_step = now
         try:
             yield
+            next_frame = self._next_frame(now)
             while True:
                 with self._changed:
                     while self._player == token and (wait := self._wait(last_step)) > 0:
@@ -233,8 +284,8 @@ class LiveGeneration:
                 last_step = max(last_step + self._step_seconds(), now - 1.0 / MAX_FPS)
                 if now >= next_frame and not self._unconfirmed(now):
                     self._sent, self._sent_at = self.count, now
-                    next_frame = now + 1.0 / MAX_FPS
                     yield
+                    next_frame = self._next_frame(now)
         finally:
             with self._changed:
                 if self._player == token:

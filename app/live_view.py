@@ -9,6 +9,13 @@ control. Generation streams from a generator callback that plays the session's
 events, so they take effect while it plays. The browser confirms every frame it shows (a change
 event of the hidden progress value), which paces the stream to what the browser keeps up with
 (see :mod:`app.live`).
+
+A frame while playing sends what changed and is cheap to show: the picture, the status line, and
+at most :data:`CHART_FPS` times a second the charts of the channels drawn at the current pixel,
+each as its bars alone once it has its axes (new axes make the browser build a chart anew, which
+cost it more than the rest of the frame). Frames that stop the run (Paused, Stopped, Done), and
+those of the buttons, show every chart whole; Stop during a stream answers with the state alone,
+and the stream's last frame brings the picture and the charts.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from . import render
 from .errors import user_error
 from .images import locate, strip_scale
 from .live import LiveGeneration
-from .plots import distribution_frame, distribution_plots, plot_updates
+from .plots import MAX_CHANNELS, chart_update, distribution_data, distribution_plots, plot_updates
 from .session import Session
 from .widgets import integer_radio
 
@@ -35,8 +42,12 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, math.inf)
 DEFAULT_SPEED = 6
 #: While playing, the charts are redrawn at most this often (the picture at up to :data:`app.live.MAX_FPS`).
 CHART_FPS = 2.0
-#: Generation streams share this concurrency group (limit: the queue's default).
+#: Generation streams share this concurrency group.
 GENERATE_GROUP = "generate"
+#: At most this many streams play at once, more than the queue's default for other events: a stream mostly
+#: waits (for its speed, for the browser; at 1 px/s a run holds its worker for minutes), and runs that start
+#: together share one sampler. Eight users sampling at once finish sooner all admitted than four by four.
+GENERATE_LIMIT = 8
 
 
 def speed_rate(step: int) -> float:
@@ -147,18 +158,18 @@ class LiveView:
         return [self.picture, *self.plots, self.status, self.progress]
 
     def frame(
-        self, run: LiveGeneration, state: str, selected=None, charts: bool = True, picture: bool = True, note: str = ""
+        self, run: LiveGeneration, state: str, selected=None, charts: list | None = None, picture: bool = True, note: str = ""
     ) -> list:
         """Values for :attr:`outputs`; ``selected`` = ``(sample, i, j)`` shows that pixel's distributions.
 
-        ``charts=False`` leaves the charts as they are (they cost the browser more than the picture),
-        ``picture=False`` the picture; ``note`` ends the status line.
+        ``charts``: what the charts get (default: every chart whole, that pixel's distributions; see
+        :meth:`playing_charts`); ``picture=False`` leaves the picture as it is; ``note`` ends the status line.
         """
         sample, i, j = selected if selected is not None else (0, *(run.position or (0, 0, 0))[1:])
-        if charts:
-            plots = plot_updates(render.pixel_distributions(run, sample, i, j), run.model.colors, run.model.levels)
+        if charts is not None:
+            plots = charts
         else:
-            plots = [gr.skip()] * len(self.plots)
+            plots = plot_updates(render.pixel_distributions(run, sample, i, j), run.model.colors, run.model.levels)
         if selected is not None:
             status = f"**Sample {sample + 1}, pixel ({i}, {j})** · " + (
                 render.pixel_summary(run, sample, i, j) or "not generated (given, or not reached yet)"
@@ -189,6 +200,24 @@ class LiveView:
         }[state]
         return f"{why}: press {self.start_label} for a new one."
 
+    @staticmethod
+    def playing_charts(run: LiveGeneration, whole: set[int]) -> list:
+        """The charts of a frame while playing: each channel drawn at the current pixel, the others as they are.
+
+        ``whole``: the charts this stream has already redrawn whole (axes and all); they get their bars
+        alone, the others a whole update, and join ``whole``.
+        """
+        charts = [gr.skip()] * MAX_CHANNELS
+        if run.position is None:
+            return charts
+        _, i, j = run.position
+        for c in range(run.model.colors):
+            data = render.pixel_distribution(run, 0, c, i, j)
+            if data is not None:
+                charts[c] = data if c in whole else chart_update(c, data, run.model.colors, run.model.levels)
+                whole.add(c)
+        return charts
+
     # ------------------------------------------------------------------ events
     def stream(self, session: Session, run: LiveGeneration, token: int):
         """Play ``run`` and yield frames until it ends or the user takes over."""
@@ -196,16 +225,19 @@ class LiveView:
             state = self.state_of(run)
             yield self.frame(run, state, note=self.cannot_resume(state))
             return
-        next_charts, last_count = 0.0, None
+        next_charts, last_count, whole = 0.0, None, set()
         for _ in run.play(token):
             now = time.monotonic()
-            yield self.frame(run, self.running, charts=now >= next_charts)
+            charts = self.playing_charts(run, whole) if now >= next_charts else [gr.skip()] * MAX_CHANNELS
+            yield self.frame(run, self.running, charts=charts)
             if now >= next_charts:
                 next_charts = now + 1.0 / CHART_FPS
             last_count = run.count
-        if session.runs.get(self.name) is not run or run.playing or (run.stopped and run.error is None):
-            return  # a newer start or Resume took over, or Stop showed the last frame itself
-        # An unchanged picture is not sent again: gradio would rewrite its cached file while the browser reads it.
+        if session.runs.get(self.name) is not run or run.playing:
+            return  # a newer start or Resume took over
+        # The last frame comes after those still on their way, even when Stop answered: the screen ends on this
+        # run's state. One frame: a second one could land after a Resume's first. An unchanged picture is not
+        # sent again: gradio would rewrite its cached file while the browser reads it.
         yield self.frame(run, self.state_of(run), picture=run.count != last_count)
 
     def run_of(self, session: Session) -> LiveGeneration:
@@ -263,7 +295,10 @@ class LiveView:
 
     def on_stop(self, session: Session):
         run = self.run_of(session)
+        streaming = run.playing
         run.stop()
+        if streaming:  # the stream shows the picture and the charts itself (see stream): the state alone, at once
+            return self.frame(run, self.state_of(run), charts=[gr.skip()] * MAX_CHANNELS, picture=False)
         return self.frame(run, self.state_of(run))
 
     def on_speed(self, session: Session, speed: int) -> None:
@@ -291,7 +326,7 @@ class LiveView:
         if not label:
             return [gr.skip()] * len(self.plots)
         colors, levels = session.entry(label).image_shape[0], session.entry(label).levels
-        return plot_updates([distribution_frame(None, None, levels)] * colors, colors, levels)
+        return plot_updates([distribution_data(None, None, levels)] * colors, colors, levels)
 
     def wire(self, session: gr.State, make_run: Callable[..., LiveGeneration], inputs: list, chooser: gr.Dropdown) -> None:
         """Start a run with ``make_run(session, *inputs)`` when :attr:`start` is clicked; connect the controls.
@@ -303,7 +338,7 @@ class LiveView:
         """
         quiet = dict(show_progress="hidden", queue=False)
         private = dict(api_visibility="private", **quiet)
-        streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP)
+        streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP, concurrency_limit=GENERATE_LIMIT)
         self.start.click(
             self.starter(make_run),
             [session, *inputs, self.speed],

@@ -7,7 +7,6 @@ the model; its label, hidden, names the output in the HTTP API and does not: ``c
 from __future__ import annotations
 
 import gradio as gr
-import pandas as pd
 import torch
 
 #: Bar colour of each channel's distribution, by number of channels.
@@ -19,26 +18,28 @@ CHANNELS = {
 DRAWN = "#f59e0b"
 #: Charts built for the largest colour count; greyscale models show only the first.
 MAX_CHANNELS = 3
+#: The columns of a chart's rows and how the chart reads each.
+COLUMNS = {"value": "quantitative", "probability": "quantitative", "kind": "nominal"}
 
 
-def distribution_frame(probs: torch.Tensor | None, drawn: int | None, levels: int) -> pd.DataFrame:
-    """Rows ``value, probability, kind`` for one channel; ``kind`` is ``p``, or ``drawn`` for the value drawn.
+def distribution_data(probs: torch.Tensor | None, drawn: int | None, levels: int) -> dict:
+    """A chart's value: rows ``[value, probability, kind]`` for one channel, ``kind`` ``p``, or ``drawn`` for the value drawn.
 
+    Gradio's plot data, built directly (a DataFrame per frame cost more than the rest of the frame).
     ``probs`` ``Tensor[levels]`` (``None``: all zero, nothing drawn yet). Both kinds are always
     present (the chart takes its colour domain from the data it first gets), and the drawn
     value's row comes last: at chart width neighbouring bars overlap, later rows on top.
     """
-    values = torch.zeros(levels) if probs is None else probs.detach().float().cpu()
+    values = [0.0] * levels if probs is None else probs.detach().float().cpu().tolist()
     marked = 0 if drawn is None else int(drawn)
-    frame = pd.DataFrame({"value": range(levels), "probability": values.numpy(), "kind": "p"})
-    frame.loc[marked, "kind"] = "drawn"
-    order = [k for k in range(levels) if k != marked] + [marked]
-    return frame.iloc[order].reset_index(drop=True)
+    rows = [[value, p, "p"] for value, p in enumerate(values) if value != marked]
+    rows.append([marked, values[marked], "drawn"])
+    return {"columns": list(COLUMNS), "data": rows, "datatypes": COLUMNS, "mark": "bar"}
 
 
-def probability_range(frame: pd.DataFrame) -> list[float | None]:
+def probability_range(data: dict) -> list[float | None]:
     """The y axis of a chart: from 0 to the highest bar, or to 1 while it has none (not 0 to 0)."""
-    return [0, None] if bool((frame["probability"] > 0).any()) else [0, 1]
+    return [0, None] if any(p > 0 for _, p, _ in data["data"]) else [0, 1]
 
 
 def value_range(levels: int) -> list[float]:
@@ -49,7 +50,7 @@ def value_range(levels: int) -> list[float]:
 def distribution_plots(colors: int, levels: int = 256) -> list[gr.BarPlot]:
     """Create the :data:`MAX_CHANNELS` charts (inside the current layout), the first ``colors`` visible."""
     plots = []
-    empty = distribution_frame(None, None, levels)
+    empty = distribution_data(None, None, levels)
     for k, (name, color) in enumerate(CHANNELS[colors] + CHANNELS[MAX_CHANNELS][colors:]):
         plots.append(
             gr.BarPlot(
@@ -75,21 +76,24 @@ def distribution_plots(colors: int, levels: int = 256) -> list[gr.BarPlot]:
     return plots
 
 
-def plot_updates(frames: list[pd.DataFrame], colors: int, levels: int) -> list[gr.BarPlot]:
-    """Updates for the :data:`MAX_CHANNELS` charts: ``frames`` (one per colour) shown, the others hidden."""
-    updates = []
-    for k, (name, color) in enumerate(CHANNELS[colors] + ((None, None),) * (MAX_CHANNELS - colors)):
-        if name is None:
-            updates.append(gr.BarPlot(visible=False))
-        else:
-            updates.append(
-                gr.BarPlot(
-                    frames[k],
-                    color_map={"p": color, "drawn": DRAWN},
-                    x_lim=value_range(levels),
-                    y_lim=probability_range(frames[k]),
-                    title=f"{name} distribution",
-                    visible=True,
-                )
-            )
-    return updates
+def chart_update(k: int, data: dict | None, colors: int, levels: int) -> gr.BarPlot:
+    """Chart ``k`` redrawn whole for a model of ``colors`` channels: ``data``, its axes, title and colours (hidden when ``k >= colors``).
+
+    Its axes or title changing makes the browser build the chart anew; a new value alone only replaces its bars.
+    """
+    if k >= colors:
+        return gr.BarPlot(visible=False)
+    name, color = CHANNELS[colors][k]
+    return gr.BarPlot(
+        data,
+        color_map={"p": color, "drawn": DRAWN},
+        x_lim=value_range(levels),
+        y_lim=probability_range(data),
+        title=f"{name} distribution",
+        visible=True,
+    )
+
+
+def plot_updates(datas: list[dict], colors: int, levels: int) -> list[gr.BarPlot]:
+    """Updates for the :data:`MAX_CHANNELS` charts: ``datas`` (one per colour) shown, the others hidden."""
+    return [chart_update(k, datas[k] if k < colors else None, colors, levels) for k in range(MAX_CHANNELS)]

@@ -6,15 +6,18 @@ import gradio as gr
 
 import pixelrnn
 
+from .batching import BATCHER
 from .live import LiveGeneration
 from .live_view import LiveView, sampling_settings, seed_value
 from .session import Session
 
 
 def sample_run(session: Session, model: str, n: int, temperature: float, seed) -> LiveGeneration:
-    """A live generation of ``n`` images from nothing by the model labelled ``model``."""
+    """A live generation of ``n`` images from nothing by the model labelled ``model`` (sharing its sampler with
+    whoever starts the same model at the same time: :mod:`app.batching`)."""
     network = session.entry(model).model()
-    return LiveGeneration(pixelrnn.generate(network, int(n), temperature=float(temperature), seed=seed_value(seed)))
+    request = pixelrnn.SamplingRequest(int(n), temperature=float(temperature), seed=seed_value(seed))
+    return LiveGeneration(*BATCHER.join(network, request))
 
 
 def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:

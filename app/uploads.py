@@ -35,5 +35,7 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         OSError,
         SyntaxError,
     ) as error:
+        # The reader's message names the server's temporary copy of the file; the user knows it by its own name.
         name = os.path.basename(path)
-        raise ValueError(f"{name} is not an image this app can read (PNG, JPEG, GIF, BMP, WebP, TIFF...): {error}") from None
+        why = "" if isinstance(error, UnidentifiedImageError) else f": {str(error).replace(os.fspath(path), name)}"
+        raise ValueError(f"{name} is not an image this app can read (PNG, JPEG, GIF, BMP, WebP, TIFF...){why}") from None

@@ -14,7 +14,7 @@ from .codec import compress, decompress
 from .likelihood import bits_per_dim, pixel_bits
 from .models import MODELS, PRESETS, build_model, load
 from .receptive_field import receptive_field
-from .sampling import Completions, Generation, Step, complete, generate, sample
+from .sampling import Completions, Generation, SamplingRequest, Step, complete, generate, generate_many, sample
 
 __all__ = [
     "MODELS",
@@ -23,6 +23,7 @@ __all__ = [
     "Completions",
     "Generation",
     "PixelModel",
+    "SamplingRequest",
     "Step",
     "bits_per_dim",
     "build_model",
@@ -31,6 +32,7 @@ __all__ = [
     "data",
     "decompress",
     "generate",
+    "generate_many",
     "load",
     "pixel_bits",
     "receptive_field",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -57,6 +57,11 @@ class Generation(Iterator[Step]):
         self._steps = steps
         self._index = 0
 
+    @property
+    def count(self) -> int:
+        """Sub-pixels filled in so far: the next :class:`Step`'s index."""
+        return self._index
+
     def __next__(self) -> Step:
         position, probs, value = next(self._steps)
         step = Step(position, probs, value, self.image, self._index, self.total)
@@ -78,6 +83,18 @@ class Completions:
     log_probs: torch.Tensor
 
 
+@dataclass
+class SamplingRequest:
+    """One caller's share of :func:`generate_many`: ``n`` images (completions of ``image`` where the mask
+    says, or samples from scratch), drawn at ``temperature`` from their own random ``seed``."""
+
+    n: int = 1
+    #: ``[C, H, W]`` or ``[n, C, H, W]`` integers in ``[0, levels)``; ``None``: sample from scratch.
+    image: torch.Tensor | None = None
+    temperature: float = 1.0
+    seed: int | None = None
+
+
 def generate(
     model: PixelModel,
     n: int = 1,
@@ -95,7 +112,23 @@ def generate(
     pixels are sampled.
     """
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, temperature, seed, cached))
+    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, [(n, temperature, seed)], cached))
+
+
+def generate_many(model: PixelModel, requests: Sequence[SamplingRequest], mask: torch.Tensor | None = None) -> Generation:
+    """Several generations that fill the same ``mask`` (``None``: every pixel) as one batched :class:`Generation`.
+
+    Each step draws the same sub-pixel of every image at once: one network step for all, which
+    costs little more than for one. Request ``k`` owns the next ``requests[k].n`` rows of the
+    generation's ``image`` (``LongTensor[sum n, C, H, W]``), drawn with its own temperature and seed:
+    the values :func:`generate` would draw for it alone, up to the rounding of a larger batch.
+    """
+    if not requests:
+        raise ValueError("generate_many() needs at least one SamplingRequest")
+    parts = [_prepare(model, r.n, r.image, mask, r.temperature) for r in requests]
+    canvas, unknown = torch.cat([canvas for canvas, _ in parts]), parts[0][1]
+    draws = [(r.n, r.temperature, r.seed) for r in requests]
+    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, draws, cached=True))
 
 
 def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
@@ -110,7 +143,7 @@ def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
 def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True):
     """``n`` samples (or completions, see :func:`generate`): ``LongTensor[n, C, H, W]``."""
     canvas, unknown = _prepare(model, n, image, mask, temperature)
-    for _ in _generate(model, canvas, unknown, temperature, seed, cached):
+    for _ in _generate(model, canvas, unknown, [(n, temperature, seed)], cached):
         pass
     return canvas
 
@@ -122,20 +155,36 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
 # block inside would leak it to the caller at every yield, and leave it on for good if the
 # caller never finishes the generator.
 @torch.inference_mode()
-def _generate(model, canvas, unknown, temperature, seed, cached) -> Iterator[tuple]:
-    """Fill ``canvas`` in place where ``unknown`` by sampling, yielding ``(position, probs, value)`` of each sub-pixel."""
-    generator = torch.Generator(device=canvas.device)
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(int(seed))
+def _generate(model, canvas, unknown, draws, cached) -> Iterator[tuple]:
+    """Fill ``canvas`` in place where ``unknown`` by sampling, yielding ``(position, probs, value)`` of each sub-pixel.
+
+    ``draws``: ``(rows, temperature, seed)`` of each group of consecutive rows of ``canvas``; the reference
+    sampler (``cached=False``) takes one group.
+    """
+    generators = [_random(seed, canvas.device) for _, _, seed in draws]
     with evaluating(model):
-        if cached:
+        if not cached:
+            ((_, temperature, _),), (generator,) = draws, generators
+            yield from _reference_steps(model, canvas, sampling_order(model, unknown), temperature, generator)
+        elif len(draws) == 1:
+            temperature, generator = draws[0][1], generators[0]
             yield from cached_steps(
                 model, canvas, unknown, lambda logits, position: _sample_value(logits, temperature, generator)
             )
         else:
-            yield from _reference_steps(model, canvas, sampling_order(model, unknown), temperature, generator)
+            temperatures = torch.tensor([t for rows, t, _ in draws for _ in range(rows)], device=canvas.device)[:, None]
+            rows = [(n, generator) for (n, _, _), generator in zip(draws, generators)]
+            yield from cached_steps(model, canvas, unknown, lambda logits, position: _sample_rows(logits, temperatures, rows))
+
+
+def _random(seed: int | None, device) -> torch.Generator:
+    """A random generator on ``device``, seeded with ``seed`` (``None``: from the system's entropy)."""
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed))
+    return generator
 
 
 @contextlib.contextmanager
@@ -172,13 +221,26 @@ def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Gen
     if temperature != 1:
         logits = logits / temperature
     probs = torch.softmax(logits, dim=-1)
-    # Inverse-CDF sampling: the first value whose cumulative probability exceeds u ~ U[0, 1)
-    # (never a value of probability 0). It draws from the same distribution as
-    # torch.multinomial at a fraction of its cost per call, which matters at one call per
-    # sub-pixel; the clamp catches a final cumulative sum that rounds to just below u.
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device)
-    value = torch.searchsorted(probs.cumsum(-1), u, right=True)[:, 0].clamp_(max=probs.shape[-1] - 1)
-    return probs, value
+    return probs, _inverse_cdf(probs, torch.rand(probs.shape[0], 1, generator=generator, device=probs.device))
+
+
+def _sample_rows(logits: torch.Tensor, temperatures: torch.Tensor, rows: list[tuple[int, torch.Generator]]):
+    """:func:`_sample_value` for groups of rows: ``temperatures`` ``[n, 1]`` one per row, ``rows`` ``(count,
+    generator)`` of each group in order; each group draws from its own generator as it would alone."""
+    probs = torch.softmax(logits.float() / temperatures, dim=-1)
+    u = torch.cat([torch.rand(count, 1, generator=generator, device=probs.device) for count, generator in rows])
+    return probs, _inverse_cdf(probs, u)
+
+
+def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """``LongTensor[n]``: for each row of ``probs`` ``[n, levels]``, the first value whose cumulative probability exceeds
+    ``u`` ``[n, 1]``.
+
+    Inverse-CDF sampling with ``u ~ U[0, 1)`` (never a value of probability 0) draws from the same
+    distribution as torch.multinomial at a fraction of its cost per call, which matters at one call
+    per sub-pixel; the clamp catches a final cumulative sum that rounds to just below ``u``.
+    """
+    return torch.searchsorted(probs.cumsum(-1), u, right=True)[:, 0].clamp_(max=probs.shape[-1] - 1)
 
 
 def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, choose) -> Iterator[tuple]:

@@ -32,11 +32,12 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from app import render  # noqa: E402
+from app.batching import Batcher  # noqa: E402
 from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
 from app.editor import editor_value, read_editor  # noqa: E402
 from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
 from app.layout import create_app  # noqa: E402
-from app.live import LiveGeneration  # noqa: E402
+from app.live import FRAME_SHARE, MAX_FRAME_WAIT, LiveGeneration  # noqa: E402
 from app.live_view import LiveView  # noqa: E402
 from app.server import serve  # noqa: E402
 from app.session import Session  # noqa: E402
@@ -98,7 +99,7 @@ def test_completion_keeps_known_pixels_and_streams_in_raster_order(client, tmp_p
         n=2,
         temperature=1.0,
         seed=3,
-        speed=10,
+        speed=7,  # 100 px/s: 0.3 s, several frames however few the server can afford
         api_name="/complete_generate",
     )
     job.result(timeout=120)
@@ -202,6 +203,25 @@ def test_a_viewer_that_confirms_frames_paces_the_run():
     assert not waiting.is_alive() and run.count > sent + run.lead()
     run.pause()
     assert next(frames, "ended") == "ended" and not run.playing
+
+
+def test_pause_goes_back_to_the_frame_the_viewer_confirmed():
+    """Pause lands on the picture on screen, not on frames still on their way; what was drawn past it comes again."""
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 16, 16), levels=16, **TINY)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=200.0)
+    frames = run.play(run.new_player())
+    next(frames)
+    run.acknowledge(0)
+    next(frames)
+    shown = run.count
+    run.acknowledge(shown)  # on screen
+    next(frames)  # the next frame, on its way
+    assert run.count > shown
+    run.pause()
+    assert run.count == shown and next(frames, "ended") == "ended"
+    assert run.step_pixel() == 1 and run.count == shown + 1  # paused: a step goes on from there, no going back
+    run.finish()
+    assert torch.equal(run.image, pixelrnn.sample(model, 1, seed=0))
 
 
 def test_the_api_documents_each_endpoint_cleanly(client):
@@ -357,8 +377,13 @@ def test_any_image_mode_is_converted_and_non_images_are_refused(tmp_path):
             assert x.shape == shape and x.dtype == torch.long and 0 <= int(x.min()) and int(x.max()) < 256, mode
     assert to_model_image(modes["RGBA"], (3, 2, 2), 256).eq(0).all()  # transparent -> black background
     (tmp_path / "notes.txt").write_text("not a picture")
-    with pytest.raises(ValueError, match="not an image"):
+    with pytest.raises(ValueError, match="^notes.txt is not an image") as refused:
         open_image(tmp_path / "notes.txt")
+    assert str(tmp_path) not in str(refused.value)  # the user's file name, not the server's copy of it
+    (tmp_path / "cut.png").write_bytes((tmp_path / "P.png").read_bytes()[:60])  # a PNG cut short
+    with pytest.raises(ValueError, match="^cut.png is not an image") as refused:
+        open_image(tmp_path / "cut.png")
+    assert str(tmp_path) not in str(refused.value)
     (tmp_path / "huge.png").write_bytes(b"\0" * (6 * 2**20))
     with pytest.raises(ValueError, match="limited to 5 MB"):
         open_image(tmp_path / "huge.png")
@@ -474,3 +499,53 @@ def test_shipped_checkpoints_load():
         model = entry.model()
         assert tuple(model.image_shape) == entry.image_shape
     assert create_app() is not None
+
+
+def test_runs_that_start_together_share_one_sampler_and_keep_their_own_controls():
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), levels=16, **TINY)
+    batcher = Batcher(window=0.3)
+    joined = {}
+
+    def start(name, n, seed):
+        joined[name] = batcher.join(model, pixelrnn.SamplingRequest(n, seed=seed))
+
+    starts = [threading.Thread(target=start, args=args) for args in (("a", 2, 0), ("b", 1, 1))]
+    for thread in starts:
+        thread.start()
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        batcher.join(model, pixelrnn.SamplingRequest(0))  # a wrong request fails alone
+    for thread in starts:
+        thread.join()
+    (shared, rows_a), (same, rows_b) = joined["a"], joined["b"]
+    assert shared is same and (rows_a, rows_b) in ((slice(0, 2), slice(2, 3)), (slice(1, 3), slice(0, 1)))  # in order of arrival
+    a, b = LiveGeneration(shared, rows_a), LiveGeneration(shared, rows_b)
+    assert (a.n, b.n) == (2, 1)
+
+    assert a.step_row() == 8 and b.count == 0  # a's steps are drawn for b too, but b shows only its own progress
+    assert b.step_pixel() == 1 and shared.generation.count == 8
+    assert float(b.probs[0, 0, 0, 0].sum()) == pytest.approx(1)  # its distribution, kept when a drew it
+    b.stop()  # b stops; a goes on alone
+    assert a.finish() == 56 and a.finished and not b.finished and b.count == 1
+    assert int(b.done.sum()) == 1 and b.image[0, 0, 0, 1:].eq(0).all()  # what b never showed stays unshown
+    alone = pixelrnn.sample(model, 2, seed=0)
+    assert torch.equal(a.image, alone)  # as if it had been drawn alone
+
+
+def test_frames_take_at_most_their_share_of_a_run():
+    """A frame that takes the server 0.1 s is followed by at least 0.1 * (1 - FRAME_SHARE) / FRAME_SHARE s of drawing,
+    one that takes 1 s by at most MAX_FRAME_WAIT."""
+    model = pixelrnn.build_model("pixelcnn", image_shape=(1, 32, 32), levels=16, **TINY)
+    run = LiveGeneration(pixelrnn.generate(model, 1, seed=0), rate=500.0)
+    frames = run.play(run.new_player())
+    next(frames)
+    for _ in range(2):
+        time.sleep(0.1)  # the server builds, processes and sends the frame
+        asked, count = time.monotonic(), run.count
+        next(frames)
+        drawing = time.monotonic() - asked
+        assert drawing >= 0.1 * (1 - FRAME_SHARE) / FRAME_SHARE - 0.01 and run.count > count
+    time.sleep(1.0)  # a frame that took long: the next one still comes within MAX_FRAME_WAIT
+    asked = time.monotonic()
+    next(frames)
+    assert time.monotonic() - asked < MAX_FRAME_WAIT + 0.2
+    run.pause()

@@ -43,9 +43,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 STARTUP_SECONDS = 60
 #: The two widths the app is made for: a laptop, and a phone.
 WIDE, NARROW = 1280, 400
-#: Longest time from a click on Pause or Stop to the view saying so, on a loaded 2-core CI machine
-#: (the shipped weights on a busy machine: see the README); frames piling up in the browser took seconds.
-STOP_SECONDS = 2.0
+#: Longest time from a click on Pause or Stop to the view saying so, on a 2-core CI machine (0.36-0.79 s
+#: measured here with the load average at 3 to 9; the shipped weights on a busy machine: see the README). Frames piling
+#: up in the browser took seconds, full frames with charts built anew about 1 s.
+STOP_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -269,17 +270,20 @@ def test_paint_generate_pause_step(page, shots):
 
 
 def test_pause_and_stop_answer_at_once(page):
-    """The view says Paused (Stopped) soon after the click, a few sub-pixels past the frame that was on screen."""
+    """The view says Paused (Stopped) soon after the click, on the frame that was on screen.
+
+    The run goes back to the last frame the browser confirmed: the one on screen, or, when the click
+    overtakes that frame's confirmation, the one before it (at most the lead and a frame's worth earlier).
+    """
     rate = 10  # pixels per second; the test models are greyscale 8x8: one sub-pixel per pixel
     page.click("#complete-blank")  # the whole canvas is the hole: 64 sub-pixels, 6 s
     set_speed(page, "complete", f"{rate} px/s")
-    bound = lambda seconds: rate * (seconds + VIEW_LAG) + 2  # noqa: E731  (drawn meanwhile, the lead, a frame's rounding)
     for button, word, again in (("pause", "Paused", "generate"), ("stop", "Stopped", "resume")):
         page.click(f"#complete-{again}")
         wait_for_status(page, "complete", r"Generating · ([5-9]|\d\d+) /")
         seconds, drawn = click_and_time(page, "complete", button, word)
         print(f"{button}: the view said {word} after {seconds:.2f} s, {drawn} sub-pixels after the one on screen")
-        assert seconds < STOP_SECONDS and 0 <= drawn <= bound(seconds)
+        assert seconds < STOP_SECONDS and -rate * (VIEW_LAG + 0.5) <= drawn <= 2
 
 
 def test_generate_again_restarts_and_resume_after_stop_says_why(page):

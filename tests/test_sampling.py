@@ -207,3 +207,27 @@ def test_bad_arguments(kwargs, message):
     model = tiny("pixelcnn", (1, 4, 4))
     with pytest.raises(ValueError, match=message):
         pixelrnn.sample(model, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["gated_pixelcnn", "diagonal_bilstm"])
+def test_generations_batched_together_draw_what_each_draws_alone(name):
+    """generate_many: one step for every request, each request's rows as generate() draws them, its own seed and temperature."""
+    model = tiny(name, (3, 5, 4))
+    mask, known = hole((3, 5, 4)), torch.randint(0, 6, (2, 3, 5, 4), generator=torch.Generator().manual_seed(1))
+    requests = [
+        pixelrnn.SamplingRequest(n=2, image=known[0], temperature=0.7, seed=1),
+        pixelrnn.SamplingRequest(n=1, image=known[1], temperature=1.0, seed=2),
+    ]
+    together = pixelrnn.generate_many(model, requests, mask)
+    probs = [step.probs.clone() for step in together]
+    assert together.count == together.total == 3 * int(mask.sum())
+    rows = 0
+    for request in requests:
+        alone = pixelrnn.generate(model, request.n, request.image, mask, request.temperature, request.seed)
+        alone_probs = [step.probs for step in alone]
+        assert torch.equal(together.image[rows : rows + request.n], alone.image)
+        for batched, single in zip(probs, alone_probs):
+            torch.testing.assert_close(batched[rows : rows + request.n], single, atol=1e-5, rtol=0)
+        rows += request.n
+    with pytest.raises(ValueError, match="a mask needs an image"):
+        pixelrnn.generate_many(model, [pixelrnn.SamplingRequest()], mask)
