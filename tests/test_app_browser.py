@@ -45,7 +45,7 @@ STARTUP_SECONDS = 60
 WIDE, NARROW = 1280, 400
 #: Longest time from a click on Pause or Stop to the view saying so, on a 2-core CI machine (0.36-0.79 s
 #: measured here with the load average at 3 to 9; the shipped weights on a busy machine: see the README). Frames piling
-#: up in the browser took seconds, full frames with charts built anew about 1 s.
+#: up in the browser took seconds, frames with every chart built anew 0.7-1.4 s.
 STOP_SECONDS = 1.0
 
 
