@@ -158,23 +158,19 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
 def _generate(model, canvas, unknown, draws, cached) -> Iterator[tuple]:
     """Fill ``canvas`` in place where ``unknown`` by sampling, yielding ``(position, probs, value)`` of each sub-pixel.
 
-    ``draws``: ``(rows, temperature, seed)`` of each group of consecutive rows of ``canvas``; the reference
-    sampler (``cached=False``) takes one group.
+    ``draws``: ``(rows, temperature, seed)`` of each group of consecutive rows of ``canvas``.
     """
-    generators = [_random(seed, canvas.device) for _, _, seed in draws]
+    temperatures = torch.tensor([t for rows, t, _ in draws for _ in range(rows)], device=canvas.device)[:, None]
+    rows = [(n, _random(seed, canvas.device)) for n, _, seed in draws]
+
+    def choose(logits, position):
+        return _sample_rows(logits, temperatures, rows)
+
     with evaluating(model):
-        if not cached:
-            ((_, temperature, _),), (generator,) = draws, generators
-            yield from _reference_steps(model, canvas, sampling_order(model, unknown), temperature, generator)
-        elif len(draws) == 1:
-            temperature, generator = draws[0][1], generators[0]
-            yield from cached_steps(
-                model, canvas, unknown, lambda logits, position: _sample_value(logits, temperature, generator)
-            )
+        if cached:
+            yield from cached_steps(model, canvas, unknown, choose)
         else:
-            temperatures = torch.tensor([t for rows, t, _ in draws for _ in range(rows)], device=canvas.device)[:, None]
-            rows = [(n, generator) for (n, _, _), generator in zip(draws, generators)]
-            yield from cached_steps(model, canvas, unknown, lambda logits, position: _sample_rows(logits, temperatures, rows))
+            yield from _reference_steps(model, canvas, sampling_order(model, unknown), choose)
 
 
 def _random(seed: int | None, device) -> torch.Generator:
@@ -215,18 +211,12 @@ def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.
     return Completions(images[order], log_probs[order])
 
 
-def _sample_value(logits: torch.Tensor, temperature: float, generator: torch.Generator):
-    """Draw one value per row of ``logits`` ``[n, levels]``: ``(probs [n, levels], values [n])``."""
-    logits = logits.float()
-    if temperature != 1:
-        logits = logits / temperature
-    probs = torch.softmax(logits, dim=-1)
-    return probs, _inverse_cdf(probs, torch.rand(probs.shape[0], 1, generator=generator, device=probs.device))
-
-
 def _sample_rows(logits: torch.Tensor, temperatures: torch.Tensor, rows: list[tuple[int, torch.Generator]]):
-    """:func:`_sample_value` for groups of rows: ``temperatures`` ``[n, 1]`` one per row, ``rows`` ``(count,
-    generator)`` of each group in order; each group draws from its own generator as it would alone."""
+    """Draw one value per row of ``logits`` ``[n, levels]``: ``(probs [n, levels], values [n])``.
+
+    ``temperatures``: ``[n, 1]``, one per row; ``rows``: ``(count, generator)`` of each group of
+    consecutive rows, in order: each group draws from its own generator as it would alone.
+    """
     probs = torch.softmax(logits.float() / temperatures, dim=-1)
     u = torch.cat([torch.rand(count, 1, generator=generator, device=probs.device) for count, generator in rows])
     return probs, _inverse_cdf(probs, u)
@@ -275,10 +265,11 @@ def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor,
                     yield position, probs, value
 
 
-def _reference_steps(model, canvas, order, temperature, generator):
-    """One full forward pass per sub-pixel of ``order``; yields ``(position, probs, value)`` of each."""
+def _reference_steps(model, canvas, order, choose):
+    """One full forward pass per sub-pixel of ``order``, ``choose`` as in :func:`cached_steps`; yields
+    ``(position, probs, value)`` of each."""
     for c, i, j in order.tolist():
-        probs, value = _sample_value(model(canvas)[:, :, c, i, j], temperature, generator)
+        probs, value = choose(model(canvas)[:, :, c, i, j], (c, i, j))
         canvas[:, c, i, j] = value
         yield (c, i, j), probs, value
 
