@@ -5,6 +5,12 @@ with values in ``[0, levels)``. Its ``forward`` returns logits ``[B, levels, C, 
 the conditional distribution of every sub-pixel given the sub-pixels before it in the
 model's generation order (raster order, and R before G before B inside a pixel, for all
 models but the multi-scale one, which has its own order: see :meth:`generation_order`).
+
+A class-conditional model (``num_classes > 0``) also takes a label per image, ``LongTensor[B]``
+in ``[0, num_classes)``: ``model(x, y)``, ``model.log_prob(x, y)``. Inside, the label is a
+one-hot conditioning map (:meth:`PixelModel.label_map`) that every layer adds to its gates
+through a 1x1 convolution: ``V^T y`` of the Gated PixelCNN paper (van den Oord et al. 2016b),
+and the multi-scale model's way of biasing the LSTMs (paper section 3.5).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import functools
 import inspect
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .hub import HubMixin
@@ -38,7 +45,7 @@ class PixelModel(HubMixin, nn.Module):
         if "__init__" in cls.__dict__:
             cls.__init__ = _recording_config(cls.__init__)
 
-    def __init__(self, image_shape: tuple[int, int, int], levels: int):
+    def __init__(self, image_shape: tuple[int, int, int], levels: int, num_classes: int = 0):
         super().__init__()
         if len(tuple(image_shape)) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
@@ -49,8 +56,12 @@ class PixelModel(HubMixin, nn.Module):
             raise ValueError(f"image_shape {image_shape!r} has an empty side")
         if not 2 <= int(levels) <= 256:
             raise ValueError(f"levels must be between 2 (binary) and 256 (8-bit), got {levels}")
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0 or num_classes == 1:
+            raise ValueError(f"num_classes must be 0 (unconditional) or an integer >= 2, got {num_classes!r}")
         self.image_shape = (c, h, w)
         self.levels = int(levels)
+        #: Classes a conditional model takes a label from; 0 for an unconditional model.
+        self.num_classes = num_classes
         self.colors = c
         self.register_buffer("embed_scale", torch.tensor(2.0 / (self.levels - 1)), persistent=False)
 
@@ -87,6 +98,44 @@ class PixelModel(HubMixin, nn.Module):
         if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.levels):
             raise ValueError(f"pixel values must lie in [0, {self.levels}), got values in [{int(x.min())}, {int(x.max())}]")
 
+    def check_label(self, y, batch: int) -> torch.Tensor | None:
+        """The labels of a batch of ``batch`` images as ``LongTensor[batch]`` on the model's device (None for an
+        unconditional model); ``y`` is one label for all (an int) or one per image. ``ValueError`` for a
+        conditional model without labels, an unconditional one with them, or labels out of range."""
+        if self.num_classes == 0:
+            if y is not None:
+                raise ValueError("this model is unconditional (num_classes=0): call it without a label")
+            return None
+        if y is None:
+            raise ValueError(
+                f"this model is class-conditional ({self.num_classes} classes): pass a label per image, "
+                f"e.g. model(x, y) or label=3, with labels in [0, {self.num_classes})"
+            )
+        if isinstance(y, torch.Tensor) and (y.is_floating_point() or y.is_complex() or y.dtype == torch.bool):
+            raise ValueError(f"labels must be integers in [0, {self.num_classes}), got dtype {y.dtype}")
+        try:
+            labels = torch.as_tensor(y, dtype=torch.long, device=self.device)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(f"labels must be an int or a sequence of ints in [0, {self.num_classes}), got {y!r}") from error
+        if labels.dim() == 0:
+            labels = labels.expand(batch)
+        if labels.shape != (batch,):
+            raise ValueError(f"expected one label or {batch} (one per image), got shape {list(labels.shape)}")
+        if batch and not torch.compiler.is_compiling() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_classes):
+            raise ValueError(
+                f"labels must lie in [0, {self.num_classes}), got values in [{int(labels.min())}, {int(labels.max())}]"
+            )
+        return labels
+
+    def label_map(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """Labels ``LongTensor[B]`` -> the one-hot conditioning map ``[B, num_classes, H, W]`` the layers read
+        (None for None): the label at every pixel, known before any of them."""
+        if labels is None:
+            return None
+        _, h, w = self.image_shape
+        one_hot = F.one_hot(labels, self.num_classes).to(self.embed_scale.dtype)
+        return one_hot[:, :, None, None].expand(-1, -1, h, w)
+
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Integer values ``[0, levels)`` to floats in ``[-1, 1]``, same shape."""
         # A long tensor times a 0-dim float tensor takes the float's dtype, so the embedding
@@ -99,24 +148,26 @@ class PixelModel(HubMixin, nn.Module):
 
     # ------------------------------------------------------------------ forward
     def network(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Embedded image ``[B, C, H, W]`` -> colour-major logits ``[B, C * levels, H, W]``."""
+        """Embedded image ``[B, C, H, W]`` -> colour-major logits ``[B, C * levels, H, W]``.
+
+        ``cond`` (``[B, channels, H, W]``) is the conditioning map: the :meth:`label_map` of a
+        class-conditional model, and for the multi-scale model's conditional network the
+        upsampled small image too.
+        """
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """``LongTensor[B, C, H, W]`` -> logits ``[B, levels, C, H, W]``.
-
-        ``cond`` (``[B, cond_channels, H, W]``) is an optional conditioning map, used by
-        the multi-scale model's conditional network.
-        """
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``LongTensor[B, C, H, W]`` (and for a class-conditional model labels ``y``, ``LongTensor[B]``)
+        -> logits ``[B, levels, C, H, W]``."""
         self.check_input(x)
         c, h, w = self.image_shape
-        out = self.network(self.embed(x), cond)
+        out = self.network(self.embed(x), self.label_map(self.check_label(y, x.shape[0])))
         return out.view(x.shape[0], c, self.levels, h, w).transpose(1, 2)
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact log-likelihood of each image in nats: ``Tensor[B]``."""
+    def log_prob(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Exact log-likelihood of each image in nats (given its label ``y``, for a conditional model): ``Tensor[B]``."""
         # At least float32: half-precision log-softmax over 256 values loses the likelihood.
-        logits = self(x)
+        logits = self(x, y)
         log_probs = torch.log_softmax(logits, dim=1, dtype=torch.promote_types(logits.dtype, torch.float32))
         return log_probs.gather(1, x.unsqueeze(1)).squeeze(1).flatten(1).sum(1)
 
@@ -129,22 +180,24 @@ class PixelModel(HubMixin, nn.Module):
         c, h, w = self.image_shape
         return torch.arange(c * h * w).view(h, w, c).permute(2, 0, 1).contiguous()
 
-    def sampling_stages(self, image: torch.Tensor, unknown: torch.Tensor):
+    def sampling_stages(self, image: torch.Tensor, unknown: torch.Tensor, cond: torch.Tensor | None = None):
         """The stages in which cached sampling fills ``image`` ``[n, C, H, W]`` in place.
 
-        Yields ``(model, cond, stage_image, stage_unknown, stride)``: a model to step through
-        in raster order with ``model.new_cache(n, cond)``, the (view of the) image it fills,
+        ``cond`` is the conditioning map of the whole image (the :meth:`label_map` of the labels,
+        or None). Yields ``(model, cond, stage_image, stage_unknown, stride)``: a model to step
+        through in raster order with ``model.new_cache(n, cond)``, the (view of the) image it fills,
         its ``[h, w]`` mask of pixels to sample, and the stride that maps its pixel ``(i, j)``
         to ``(i * stride, j * stride)`` of ``image``. One stage for raster-order models.
         """
-        yield self, None, image, unknown, 1
+        yield self, cond, image, unknown, 1
 
     def new_cache(self, batch: int, cond: torch.Tensor | None = None):
         """A :class:`Cache` for sampling ``batch`` images one pixel at a time."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
-        return f"image_shape={self.image_shape}, levels={self.levels}"
+        classes = f", num_classes={self.num_classes}" if self.num_classes else ""
+        return f"image_shape={self.image_shape}, levels={self.levels}{classes}"
 
 
 def _recording_config(init):

@@ -10,7 +10,9 @@ The image ``x`` is generated in two stages:
    convolution of that map to its input-to-state gates.
 
 Because ``s`` is part of ``x``, ``p(x) = p(s) * prod over the other sub-pixels of
-p(x_k | earlier sub-pixels, s)`` exactly. :meth:`forward` returns those factors: at grid
+p(x_k | earlier sub-pixels, s)`` exactly. A class-conditional model conditions both networks
+on the label: the small one through its one-hot label map, the large one through the label
+map beside the upsampled small image. :meth:`forward` returns those factors: at grid
 positions the small network's logits, elsewhere the conditional network's. The generation
 order is therefore not raster order: grid sub-pixels come first (see
 :meth:`generation_order`).
@@ -43,9 +45,10 @@ class MultiScalePixelRNN(PixelModel):
         layers: int = 3,
         out_hidden: int = 128,
         cond_channels: int = 32,
+        num_classes: int = 0,
     ):
         self.check_sizes(factor=factor, hidden=hidden, layers=layers, out_hidden=out_hidden, cond_channels=cond_channels)
-        super().__init__(image_shape, levels)
+        super().__init__(image_shape, levels, num_classes)
         if base not in BASES:
             raise ValueError(f"multiscale base must be one of {sorted(BASES)}, got {base!r}")
         if factor < 2:
@@ -53,10 +56,10 @@ class MultiScalePixelRNN(PixelModel):
         c, h, w = self.image_shape
         self.factor = factor
         small_shape = (c, -(-h // factor), -(-w // factor))
-        self.small = BASES[base](small_shape, levels, hidden=hidden, layers=layers, out_hidden=out_hidden)
-        self.large = BASES[base](
-            self.image_shape, levels, hidden=hidden, layers=layers, out_hidden=out_hidden, cond_channels=cond_channels
-        )
+        # Both networks take the label map (if any) as a plain conditioning map, after the upsampled small image.
+        sizes = dict(hidden=hidden, layers=layers, out_hidden=out_hidden)
+        self.small = BASES[base](small_shape, levels, **sizes, cond_channels=num_classes)
+        self.large = BASES[base](self.image_shape, levels, **sizes, cond_channels=cond_channels + num_classes)
         self.upsample = nn.Sequential(
             nn.Conv2d(c, cond_channels, 3, padding=1),
             nn.ReLU(),
@@ -72,16 +75,22 @@ class MultiScalePixelRNN(PixelModel):
         grid[:: self.factor, :: self.factor] = True
         return grid
 
-    def condition(self, small: torch.Tensor) -> torch.Tensor:
-        """Embedded small image ``[B, C, h, w]`` -> conditioning map ``[B, cond_channels, H, W]``."""
+    def condition(self, small: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Embedded small image ``[B, C, h, w]`` (and the label map ``cond`` ``[B, num_classes, H, W]``)
+        -> the large network's conditioning map ``[B, cond_channels (+ num_classes), H, W]``."""
         _, h, w = self.image_shape
-        return self.upsample(small)[:, :, :h, :w]
+        upsampled = self.upsample(small)[:, :, :h, :w]
+        return upsampled if cond is None else torch.cat([upsampled, cond], dim=1)
+
+    def on_small(self, cond: torch.Tensor | None) -> torch.Tensor | None:
+        """The label map ``[B, num_classes, H, W]`` at the small image's pixels (None for None)."""
+        return None if cond is None else cond[:, :, :: self.factor, :: self.factor]
 
     def network(self, x, cond=None):
         f = self.factor
         small = x[:, :, ::f, ::f]
-        logits = self.large.network(x, self.condition(small))
-        logits[:, :, ::f, ::f] = self.small.network(small)
+        logits = self.large.network(x, self.condition(small, cond))
+        logits[:, :, ::f, ::f] = self.small.network(small, self.on_small(cond))
         return logits
 
     def generation_order(self) -> torch.Tensor:
@@ -93,10 +102,10 @@ class MultiScalePixelRNN(PixelModel):
         rank[key.flatten().argsort()] = torch.arange(c * h * w)
         return rank.view(c, h, w)
 
-    def sampling_stages(self, image: torch.Tensor, unknown: torch.Tensor):
+    def sampling_stages(self, image: torch.Tensor, unknown: torch.Tensor, cond: torch.Tensor | None = None):
         """The small image with its network first, then the rest given it; see :meth:`PixelModel.sampling_stages`."""
         f = self.factor
         small = image[:, :, ::f, ::f]  # a view: sampling it fills the grid of `image`
-        yield self.small, None, small, unknown[::f, ::f], f
-        cond = self.condition(self.embed(small))
-        yield self.large, cond, image, unknown & ~self.on_grid().to(unknown.device), 1
+        yield self.small, self.on_small(cond), small, unknown[::f, ::f], f
+        large_cond = self.condition(self.embed(small), cond)
+        yield self.large, large_cond, image, unknown & ~self.on_grid().to(unknown.device), 1

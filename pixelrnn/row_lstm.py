@@ -67,10 +67,21 @@ class RowLSTM(PixelModel):
 
     name = "row_lstm"
 
-    def __init__(self, image_shape, levels, hidden: int = 32, layers: int = 4, out_hidden: int = 128, cond_channels: int = 0):
+    def __init__(
+        self,
+        image_shape,
+        levels,
+        hidden: int = 32,
+        layers: int = 4,
+        out_hidden: int = 128,
+        cond_channels: int = 0,
+        num_classes: int = 0,
+    ):
         self.check_sizes(hidden=hidden, layers=layers, out_hidden=out_hidden)
         self.check_sizes(0, cond_channels=cond_channels)
-        super().__init__(image_shape, levels)
+        super().__init__(image_shape, levels, num_classes)
+        # The conditioning map: the multi-scale model's ``cond_channels``, then the one-hot label.
+        cond_channels += num_classes
         c = self.colors
         self.input_conv = MaskedConv2d(c, hidden, 7, "A", c)
         self.layers = nn.ModuleList(RowLSTMLayer(hidden, c, cond_channels) for _ in range(layers))

@@ -46,12 +46,20 @@ class Generation(Iterator[Step]):
     ``model`` is the model filling it; ``order`` (``LongTensor[total, 3]``) lists the ``(c, i, j)`` of
     every sub-pixel to fill in the order the steps come; ``image`` is the canvas being filled
     (``LongTensor[n, C, H, W]``, on the model's device); ``unknown`` (``BoolTensor[H, W]``) marks the
-    pixels being filled. ``steps`` fills ``canvas`` in place in that order, yielding ``(position, probs,
-    value)`` of each sub-pixel (as :func:`cached_steps` does); the generation numbers them.
+    pixels being filled; ``labels`` (``LongTensor[n]``, or None for an unconditional model) are the classes
+    the images are drawn from. ``steps`` fills ``canvas`` in place in that order, yielding ``(position,
+    probs, value)`` of each sub-pixel (as :func:`cached_steps` does); the generation numbers them.
     """
 
-    def __init__(self, model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, steps: Iterator[tuple]):
-        self.model, self.image, self.unknown = model, canvas, unknown
+    def __init__(
+        self,
+        model: PixelModel,
+        canvas: torch.Tensor,
+        unknown: torch.Tensor,
+        steps: Iterator[tuple],
+        labels: torch.Tensor | None = None,
+    ):
+        self.model, self.image, self.unknown, self.labels = model, canvas, unknown, labels
         self.order = sampling_order(model, unknown)
         self.total = len(self.order)
         self._steps = steps
@@ -86,13 +94,16 @@ class Completions:
 @dataclass
 class SamplingRequest:
     """One caller's share of :func:`generate_many`: ``n`` images (completions of ``image`` where the mask
-    says, or samples from scratch), drawn at ``temperature`` from their own random ``seed``."""
+    says, or samples from scratch), drawn at ``temperature`` from their own random ``seed``, of class
+    ``label`` for a class-conditional model."""
 
     n: int = 1
     #: ``[C, H, W]`` or ``[n, C, H, W]`` integers in ``[0, levels)``; ``None``: sample from scratch.
     image: torch.Tensor | None = None
     temperature: float = 1.0
     seed: int | None = None
+    #: One class for all ``n`` images, or one per image (conditional models only).
+    label: int | Sequence[int] | torch.Tensor | None = None
 
 
 def generate(
@@ -103,16 +114,19 @@ def generate(
     temperature: float = 1.0,
     seed: int | None = None,
     cached: bool = True,
+    label=None,
 ) -> Generation:
     """Sample ``n`` images sub-pixel by sub-pixel: a :class:`Generation` that yields a :class:`Step` for each.
 
     ``image`` (``[C, H, W]`` or ``[n, C, H, W]`` integers in ``[0, levels)``) and ``mask``
     (bool ``[H, W]``, True = unknown) make a completion: known pixels are kept and
     condition everything after them; unknown ones are sampled. Without an image, all
-    pixels are sampled.
+    pixels are sampled. A class-conditional model needs ``label``: one class for all
+    ``n`` images, or one per image.
     """
-    canvas, unknown = _prepare(model, n, image, mask, temperature)
-    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, [(n, temperature, seed)], cached))
+    canvas, unknown, labels = _prepare(model, n, image, mask, temperature, label)
+    steps = _generate(model, canvas, unknown, [(n, temperature, seed)], cached, labels)
+    return Generation(model, canvas, unknown, steps, labels)
 
 
 def generate_many(model: PixelModel, requests: Sequence[SamplingRequest], mask: torch.Tensor | None = None) -> Generation:
@@ -125,10 +139,11 @@ def generate_many(model: PixelModel, requests: Sequence[SamplingRequest], mask: 
     """
     if not requests:
         raise ValueError("generate_many() needs at least one SamplingRequest")
-    parts = [_prepare(model, r.n, r.image, mask, r.temperature) for r in requests]
-    canvas, unknown = torch.cat([canvas for canvas, _ in parts]), parts[0][1]
+    parts = [_prepare(model, r.n, r.image, mask, r.temperature, r.label) for r in requests]
+    canvas, unknown = torch.cat([canvas for canvas, _, _ in parts]), parts[0][1]
+    labels = None if model.num_classes == 0 else torch.cat([labels for _, _, labels in parts])
     draws = [(r.n, r.temperature, r.seed) for r in requests]
-    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, draws, cached=True))
+    return Generation(model, canvas, unknown, _generate(model, canvas, unknown, draws, True, labels), labels)
 
 
 def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
@@ -140,10 +155,13 @@ def sampling_order(model: PixelModel, unknown: torch.Tensor) -> torch.Tensor:
     return selected.nonzero()[ranks.argsort()]
 
 
-def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True):
-    """``n`` samples (or completions, see :func:`generate`): ``LongTensor[n, C, H, W]``."""
-    canvas, unknown = _prepare(model, n, image, mask, temperature)
-    for _ in _generate(model, canvas, unknown, [(n, temperature, seed)], cached):
+def sample(
+    model: PixelModel, n: int = 1, image=None, mask=None, temperature: float = 1.0, seed=None, cached: bool = True, label=None
+):
+    """``n`` samples (or completions, see :func:`generate`; of class ``label`` for a conditional model):
+    ``LongTensor[n, C, H, W]``."""
+    canvas, unknown, labels = _prepare(model, n, image, mask, temperature, label)
+    for _ in _generate(model, canvas, unknown, [(n, temperature, seed)], cached, labels):
         pass
     return canvas
 
@@ -155,10 +173,11 @@ def sample(model: PixelModel, n: int = 1, image=None, mask=None, temperature: fl
 # block inside would leak it to the caller at every yield, and leave it on for good if the
 # caller never finishes the generator.
 @torch.inference_mode()
-def _generate(model, canvas, unknown, draws, cached) -> Iterator[tuple]:
+def _generate(model, canvas, unknown, draws, cached, labels) -> Iterator[tuple]:
     """Fill ``canvas`` in place where ``unknown`` by sampling, yielding ``(position, probs, value)`` of each sub-pixel.
 
-    ``draws``: ``(rows, temperature, seed)`` of each group of consecutive rows of ``canvas``.
+    ``draws``: ``(rows, temperature, seed)`` of each group of consecutive rows of ``canvas``; ``labels``:
+    ``LongTensor[rows]`` for a conditional model, else None.
     """
     temperatures = torch.tensor([t for rows, t, _ in draws for _ in range(rows)], device=canvas.device)[:, None]
     rows = [(n, _random(seed, canvas.device)) for n, _, seed in draws]
@@ -168,9 +187,9 @@ def _generate(model, canvas, unknown, draws, cached) -> Iterator[tuple]:
 
     with evaluating(model):
         if cached:
-            yield from cached_steps(model, canvas, unknown, choose)
+            yield from cached_steps(model, canvas, unknown, choose, labels)
         else:
-            yield from _reference_steps(model, canvas, sampling_order(model, unknown), choose)
+            yield from _reference_steps(model, canvas, sampling_order(model, unknown), choose, labels)
 
 
 def _random(seed: int | None, device) -> torch.Generator:
@@ -194,8 +213,9 @@ def evaluating(model: PixelModel) -> Iterator[None]:
         model.train(was_training)
 
 
-def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.0, seed=None) -> Completions:
-    """Best-of-``k`` completion of the ``mask``-ed part of ``image``.
+def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.0, seed=None, label=None) -> Completions:
+    """Best-of-``k`` completion of the ``mask``-ed part of ``image`` (as an image of class ``label``, for a
+    conditional model).
 
     Draws ``k`` completions in one batch and ranks them by the exact log-likelihood of the
     whole image. That score includes the known pixels below and to the right of the hole,
@@ -204,9 +224,9 @@ def complete(model: PixelModel, image, mask, k: int = 8, temperature: float = 1.
     """
     if mask is None:
         raise ValueError("complete() needs a mask: bool [H, W], True = the pixels to fill in")
-    images = sample(model, k, image, mask, temperature, seed)
+    images = sample(model, k, image, mask, temperature, seed, label=label)
     with torch.no_grad():
-        log_probs = model.log_prob(images)
+        log_probs = model.log_prob(images, model.check_label(label, k))
     order = log_probs.argsort(descending=True)
     return Completions(images[order], log_probs[order])
 
@@ -233,7 +253,7 @@ def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(probs.cumsum(-1), u, right=True)[:, 0].clamp_(max=probs.shape[-1] - 1)
 
 
-def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, choose) -> Iterator[tuple]:
+def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor, choose, labels=None) -> Iterator[tuple]:
     """Fill ``canvas`` (``LongTensor[n, C, H, W]``) in place where ``unknown`` (``BoolTensor[H, W]``), one
     sub-pixel at a time in the model's generation order, stepping one :class:`Cache` per sampling stage
     in raster order.
@@ -241,11 +261,13 @@ def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor,
     ``choose(logits, position)`` decides each sub-pixel: given its logits ``[n, levels]`` and its
     ``(c, i, j)``, it returns ``(probs, value)``, ``value`` a ``LongTensor[n]``; the sampler draws the
     value, the codec (:mod:`pixelrnn.codec`) reads it from the image or from the compressed file.
-    Yields ``(position, probs, value)`` of each sub-pixel. Run it under ``torch.inference_mode`` and
-    :func:`evaluating`.
+    ``labels`` (``LongTensor[n]``) are the images' classes for a conditional model, part of every
+    cache. Yields ``(position, probs, value)`` of each sub-pixel. Run it under
+    ``torch.inference_mode`` and :func:`evaluating`.
     """
     colors = model.colors
-    for stage_model, cond, image, stage_unknown, stride in model.sampling_stages(canvas, unknown):
+    stages = model.sampling_stages(canvas, unknown, model.label_map(labels))
+    for stage_model, cond, image, stage_unknown, stride in stages:
         todo = stage_unknown.nonzero()
         if len(todo) == 0:
             continue
@@ -265,29 +287,32 @@ def cached_steps(model: PixelModel, canvas: torch.Tensor, unknown: torch.Tensor,
                     yield position, probs, value
 
 
-def _reference_steps(model, canvas, order, choose):
-    """One full forward pass per sub-pixel of ``order``, ``choose`` as in :func:`cached_steps`; yields
-    ``(position, probs, value)`` of each."""
+def _reference_steps(model, canvas, order, choose, labels):
+    """One full forward pass per sub-pixel of ``order``, ``choose`` and ``labels`` as in :func:`cached_steps`;
+    yields ``(position, probs, value)`` of each."""
     for c, i, j in order.tolist():
-        probs, value = choose(model(canvas)[:, :, c, i, j], (c, i, j))
+        probs, value = choose(model(canvas, labels)[:, :, c, i, j], (c, i, j))
         canvas[:, c, i, j] = value
         yield (c, i, j), probs, value
 
 
-def _prepare(model: PixelModel, n: int, image, mask, temperature: float):
-    """Check the arguments; return a fresh canvas ``LongTensor[n, C, H, W]`` and mask ``BoolTensor[H, W]``."""
+def _prepare(model: PixelModel, n: int, image, mask, temperature: float, label):
+    """Check the arguments; return a fresh canvas ``LongTensor[n, C, H, W]``, mask ``BoolTensor[H, W]`` and
+    labels (``LongTensor[n]``, None for an unconditional model)."""
     if not isinstance(model, PixelModel):
         raise ValueError(f"expected a pixelrnn model, got {type(model).__name__}")
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    labels = model.check_label(label, n)
     c, h, w = model.image_shape
     device = model.device
     if image is None:
         if mask is not None:
             raise ValueError("a mask needs an image to complete: pass image= as well")
-        return torch.zeros(n, c, h, w, dtype=torch.long, device=device), torch.ones(h, w, dtype=torch.bool, device=device)
+        canvas = torch.zeros(n, c, h, w, dtype=torch.long, device=device)
+        return canvas, torch.ones(h, w, dtype=torch.bool, device=device), labels
     image = _as_image_batch(model, image)
     if image.shape[0] not in (1, n):
         raise ValueError(f"image has a batch of {image.shape[0]}, but n={n}: pass one image or n images")
@@ -298,7 +323,7 @@ def _prepare(model: PixelModel, n: int, image, mask, temperature: float):
         raise ValueError(f"mask must have shape [{h}, {w}] (the image's H, W), got {list(mask.shape)}")
     if mask.dtype != torch.bool:
         raise ValueError(f"mask must be a bool tensor (True = unknown), got dtype {mask.dtype}")
-    return image.expand(n, c, h, w).clone().to(device), mask
+    return image.expand(n, c, h, w).clone().to(device), mask, labels
 
 
 def _as_image_batch(model: PixelModel, image) -> torch.Tensor:

@@ -33,11 +33,14 @@ def test_logits_shape_and_log_prob(name, shape):
     torch.testing.assert_close(model.log_prob(x), by_hand)
 
 
+@pytest.mark.parametrize("conditional", [False, True])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", pixelrnn.MODELS)
-def test_causality(name, shape):
-    """Changing any sub-pixels later in the generation order leaves earlier logits unchanged."""
-    model = tiny(name, shape)
+def test_causality(name, shape, conditional):
+    """Changing any sub-pixels later in the generation order leaves earlier logits unchanged (for a
+    class-conditional model, given the same label)."""
+    model = tiny(name, shape, num_classes=3 if conditional else 0)
+    label = 2 if conditional else None
     rank = model.generation_order()
     generator = torch.Generator().manual_seed(1)
     x = torch.randint(0, 7, (1, *shape), generator=generator)
@@ -50,9 +53,9 @@ def test_causality(name, shape):
     half = later[:, 0] & (torch.rand(later[:, 0].shape, generator=generator) < 0.5)
     partly = torch.where(half, noise, x)
     with torch.no_grad():
-        reference = model(x)[0]
-        changed = model(perturbed)
-        changed_partly = model(partly)
+        reference = model(x, label)[0]
+        changed = model(perturbed, label)
+        changed_partly = model(partly, label)
     for n, (c, i, j) in enumerate(positions):
         assert (changed[n, :, c, i, j] - reference[:, c, i, j]).abs().max() < 1e-9, (name, (c, i, j))
         assert (changed_partly[n, :, c, i, j] - reference[:, c, i, j]).abs().max() < 1e-9, (name, (c, i, j))

@@ -12,9 +12,12 @@ from pixelrnn.layers import MaskedConv2d, PixelConv, pad_like
 SHAPES = [(1, 6, 5), (3, 5, 4)]
 
 
-def tiny(name, shape, levels=6):
+def tiny(name, shape, levels=6, num_classes=0):
     torch.manual_seed(0)
-    return with_large_weights(pixelrnn.build_model(name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12))
+    model = pixelrnn.build_model(
+        name, image_shape=shape, levels=levels, hidden=6, layers=2, out_hidden=12, num_classes=num_classes
+    )
+    return with_large_weights(model)
 
 
 def hole(shape):
@@ -26,18 +29,22 @@ def hole(shape):
     return mask
 
 
+@pytest.mark.parametrize("conditional", [False, True])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", pixelrnn.MODELS)
-def test_cached_steps_are_exact(name, shape, masked):
-    """Every step's distribution equals the softmax of a full forward pass over the final image."""
-    model = tiny(name, shape)
+def test_cached_steps_are_exact(name, shape, masked, conditional):
+    """Every step's distribution equals the softmax of a full forward pass over the final image (given
+    each image's own label, for a class-conditional model: the label is part of the cache)."""
+    model = tiny(name, shape, num_classes=3 if conditional else 0)
+    labels = torch.tensor([2, 0]) if conditional else None
     known = torch.randint(0, 6, shape)
     mask = hole(shape) if masked else torch.ones(shape[1:], dtype=torch.bool)
-    steps = [(s.position, s.probs.clone(), s.value.clone()) for s in pixelrnn.generate(model, 2, known, mask, seed=3)]
-    final = pixelrnn.sample(model, 2, known, mask, seed=3)
+    generation = pixelrnn.generate(model, 2, known, mask, seed=3, label=labels)
+    steps = [(s.position, s.probs.clone(), s.value.clone()) for s in generation]
+    final = pixelrnn.sample(model, 2, known, mask, seed=3, label=labels)
     with torch.no_grad():
-        probs = torch.softmax(model(final), dim=1)
+        probs = torch.softmax(model(final, labels), dim=1)
     assert len(steps) == int(mask.sum()) * shape[0]
     rank = model.generation_order()
     assert [rank[p].item() for p, _, _ in steps] == sorted(rank[p].item() for p, _, _ in steps), "generation order"
@@ -79,16 +86,20 @@ def test_pixel_conv_is_its_centre_tap_plus_the_rest():
     assert not torch.equal(pixel.around(changed, 2, 4), pixel.around(padded, 2, 4))
 
 
+@pytest.mark.parametrize("conditional", [False, True])
 @pytest.mark.parametrize("name", pixelrnn.MODELS)
-def test_cached_and_reference_samplers_agree(name):
+def test_cached_and_reference_samplers_agree(name, conditional):
     """Same seed, same draws: the O(HW) sampler and the O((HW)^2) reference give the same images."""
-    model = tiny(name, (3, 4, 5))
+    model = tiny(name, (3, 4, 5), num_classes=4 if conditional else 0)
+    label, labels = (3, [1, 3, 0]) if conditional else (None, None)
     mask = hole((3, 4, 5))
     known = torch.randint(0, 6, (3, 4, 5))
-    fast = pixelrnn.sample(model, 3, known, mask, seed=7)
-    slow = pixelrnn.sample(model, 3, known, mask, seed=7, cached=False)
+    fast = pixelrnn.sample(model, 3, known, mask, seed=7, label=labels)
+    slow = pixelrnn.sample(model, 3, known, mask, seed=7, cached=False, label=labels)
     assert torch.equal(fast, slow)
-    assert torch.equal(pixelrnn.sample(model, 2, seed=1), pixelrnn.sample(model, 2, seed=1, cached=False))
+    assert torch.equal(
+        pixelrnn.sample(model, 2, seed=1, label=label), pixelrnn.sample(model, 2, seed=1, cached=False, label=label)
+    )
 
 
 def test_seed_and_temperature():

@@ -1,6 +1,6 @@
 """A lossless image codec built on the models: files whose size is the model's -log2 p(x), plus a header.
 
-blob = pixelrnn.compress(model, image)     # LongTensor[C, H, W] or [B, C, H, W] -> bytes
+blob = pixelrnn.compress(model, image)     # LongTensor[C, H, W] or [B, C, H, W] -> bytes (label=: see below)
 image = pixelrnn.decompress(model, blob)   # -> the same LongTensor
 for step in decoding(model, blob): ...     # the same decoding step by step, a pixelrnn.Generation
 
@@ -20,10 +20,11 @@ or library version may round differently, and then the checksum refuses the file
 The file: a 26-byte header (:data:`HEADER`, big-endian: magic ``PXR``, format version, the number of
 images ``B`` of a batch ``[B, C, H, W]`` or 0 for one image ``[C, H, W]``, then ``C``, ``H``, ``W``,
 ``levels - 1``, a 4-byte seal of the model and those fields, and the first 8 bytes of the sha256 of the
-image's values as uint8), then the range coder's 32-bit words, little-endian. The seal (a sha256 of the
-model's :func:`fingerprint` and the fields before it) refuses another model's file, and a damaged
-header, before decoding starts: an altered batch size would otherwise decode millions of images. The
-header is kept small because at 28x28 each of its bytes costs 0.01 bits/dim.
+image's values as uint8); for a class-conditional model, one byte per image with its label (the
+decoder needs it, and finds it in the file); then the range coder's 32-bit words, little-endian. The
+seal (a sha256 of the model's :func:`fingerprint`, the fields before it and the labels) refuses another
+model's file, and a damaged header, before decoding starts: an altered batch size would otherwise decode
+millions of images. The header is kept small because at 28x28 each of its bytes costs 0.01 bits/dim.
 """
 
 from __future__ import annotations
@@ -49,12 +50,14 @@ HEADER = struct.Struct(f">{FIELDS.size}s4s8s")
 _CATEGORICAL = constriction.stream.model.Categorical(perfect=False)
 
 
-def compress(model: PixelModel, image: torch.Tensor) -> bytes:
+def compress(model: PixelModel, image: torch.Tensor, label=None) -> bytes:
     """``image`` (``LongTensor[C, H, W]`` or ``[B, C, H, W]``, values in ``[0, levels)``) -> the compressed file.
 
-    A batch is coded as one file, decoded as one batch by :func:`decompress`.
+    A batch is coded as one file, decoded as one batch by :func:`decompress`. A class-conditional model
+    codes each image given its ``label`` (one for all, or one per image), which the file keeps.
     """
     batch = _as_batch(model, image)
+    labels = model.check_label(label, len(batch))
     encoder = constriction.stream.queue.RangeEncoder()
 
     def true_value(position, probs):
@@ -64,12 +67,13 @@ def compress(model: PixelModel, image: torch.Tensor) -> bytes:
         return values
 
     canvas = torch.zeros_like(batch)
-    for _ in coded_steps(model, canvas, true_value):
+    for _ in coded_steps(model, canvas, true_value, labels):
         pass
     count = 0 if image.dim() == 3 else len(batch)
     fields = FIELDS.pack(MAGIC, FORMAT_VERSION, count, *model.image_shape, model.levels - 1)
-    header = HEADER.pack(fields, _seal(model, fields), _checksum(batch))
-    return header + encoder.get_compressed().astype("<u4").tobytes()
+    label_bytes = b"" if labels is None else bytes(labels.tolist())
+    header = HEADER.pack(fields, _seal(model, fields + label_bytes), _checksum(batch))
+    return header + label_bytes + encoder.get_compressed().astype("<u4").tobytes()
 
 
 def decompress(model: PixelModel, blob: bytes) -> torch.Tensor:
@@ -100,7 +104,7 @@ def _decoding(model: PixelModel, blob: bytes, max_images: int | None = None) -> 
     """:func:`decoding`, and the header's batch size (0: a file of one image)."""
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise ValueError(f"expected the bytes of a compressed file, got {type(blob).__name__}")
-    count, checksum, payload = _read_header(model, bytes(blob))
+    count, checksum, labels, payload = _read_header(model, bytes(blob))
     if max_images is not None and count > max_images:
         raise ValueError(f"the file holds {count} images; at most {max_images} are decoded here")
     if len(payload) % 4:
@@ -108,10 +112,10 @@ def _decoding(model: PixelModel, blob: bytes, max_images: int | None = None) -> 
     decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32))
     canvas = torch.zeros(max(count, 1), *model.image_shape, dtype=torch.long, device=model.device)
     everything = torch.ones(model.image_shape[1:], dtype=torch.bool, device=model.device)
-    return count, Generation(model, canvas, everything, _decoded_steps(model, canvas, decoder, checksum))
+    return count, Generation(model, canvas, everything, _decoded_steps(model, canvas, decoder, checksum, labels), labels)
 
 
-def _decoded_steps(model: PixelModel, canvas: torch.Tensor, decoder, checksum: bytes):
+def _decoded_steps(model: PixelModel, canvas: torch.Tensor, decoder, checksum: bytes, labels):
     """Fill the blank ``canvas`` with the values ``decoder`` reads; yields ``(position, probs, value)`` of each
     sub-pixel, ``probs`` as a ``float64`` tensor. The last step checks the whole image against ``checksum``."""
 
@@ -123,17 +127,18 @@ def _decoded_steps(model: PixelModel, canvas: torch.Tensor, decoder, checksum: b
         return torch.from_numpy(values.astype(np.int64)).to(canvas.device)
 
     last = math.prod(model.image_shape) - 1
-    for index, (position, probs, value) in enumerate(coded_steps(model, canvas, decoded_value)):
+    for index, (position, probs, value) in enumerate(coded_steps(model, canvas, decoded_value, labels)):
         if index == last and _checksum(canvas) != checksum:
             raise ValueError("the compressed file is damaged (truncated or altered): the decoded image fails its checksum")
         yield position, torch.from_numpy(probs), value
 
 
 @torch.inference_mode()
-def coded_steps(model: PixelModel, canvas: torch.Tensor, value_of):
+def coded_steps(model: PixelModel, canvas: torch.Tensor, value_of, labels=None):
     """Fill the blank ``canvas`` (``LongTensor[B, C, H, W]``) in the model's generation order with the
     values ``value_of(position, probs)`` gives (``LongTensor[B]``), where ``probs`` (``float64 [B, levels]``)
-    is the distribution of sub-pixel ``position = (c, i, j)`` that both encoder and decoder code it with.
+    is the distribution of sub-pixel ``position = (c, i, j)`` that both encoder and decoder code it with
+    (given the images' ``labels``, ``LongTensor[B]``, for a conditional model).
 
     Yields ``(position, probs, value)`` of each sub-pixel.
     """
@@ -147,7 +152,7 @@ def coded_steps(model: PixelModel, canvas: torch.Tensor, value_of):
 
     everything = torch.ones(h, w, dtype=torch.bool, device=canvas.device)
     with evaluating(model):
-        yield from cached_steps(model, canvas, everything, choose)
+        yield from cached_steps(model, canvas, everything, choose, labels)
 
 
 def fingerprint(model: PixelModel) -> bytes:
@@ -184,7 +189,8 @@ def _as_batch(model: PixelModel, image) -> torch.Tensor:
 
 
 def _read_header(model: PixelModel, blob: bytes):
-    """Check the header against ``model``; ``(batch size or 0 for one image, image checksum, payload)``."""
+    """Check the header against ``model``; ``(batch size or 0 for one image, image checksum, labels (None for an
+    unconditional model), payload)``."""
     if len(blob) < HEADER.size:
         what = "empty" if not blob else f"only {len(blob)} bytes long"
         raise ValueError(f"not a pixelrnn compressed file: it is {what}, shorter than the {HEADER.size}-byte header")
@@ -199,8 +205,11 @@ def _read_header(model: PixelModel, blob: bytes):
             f"the file holds {c}x{h}x{w} images with {top + 1} levels, but the model takes "
             f"{'x'.join(map(str, model.image_shape))} with {model.levels}: decompress it with the model that compressed it"
         )
-    if seal != _seal(model, fields):
+    label_count = max(count, 1) if model.num_classes else 0
+    label_bytes = blob[HEADER.size : HEADER.size + label_count]
+    if seal != _seal(model, fields + label_bytes):
         raise ValueError(
             "the file was compressed with another model (or its header is damaged): decompress it with the model that made it"
         )
-    return count, checksum, blob[HEADER.size :]
+    labels = torch.tensor(list(label_bytes), dtype=torch.long, device=model.device) if label_count else None
+    return count, checksum, labels, blob[HEADER.size + label_count :]
