@@ -5,7 +5,9 @@ and any folder or .tar / .tar.gz / .tgz / .zip archive of images.
     images = data.load_dataset("cifar10", split="test")           # uint8 [10000, 3, 32, 32], 0..255
     images = data.load_dataset("binarized_mnist", split="valid")  # uint8 [10000, 1, 28, 28], 0/1
     images = data.load_dataset("faces.zip", image_size=64)        # uint8 [N, 3, 64, 64]
-    data.dataset_info("cifar10")                                  # {"image_shape": (3, 32, 32), "levels": 256}
+    data.dataset_info("cifar10")                                  # {"image_shape": (3, 32, 32), "levels": 256, "classes": (...)}
+    labels = data.load_labels("fashion_mnist", split="test")      # long [10000], 0..9, in the images' order
+    data.class_names("fashion_mnist")                             # ("T-shirt/top", "Trouser", ..., "Ankle boot")
 
 A standard set is looked for, in order: in `root` (default: the cache directory `default_root()`,
 `$PIXELRNN_DATA`) itself and in `root/<name>/`; then in a system copy (Debian's
@@ -18,7 +20,8 @@ CIFAR-10's `cifar-10-python.tar.gz` or `cifar-10-batches-py/`) can also be passe
 Folders and archives of images: a `train/`, `valid/` or `test/` folder at the top, or under the
 one top-level folder (`cifar10-jpeg/test/cat/0001.jpg`), holds that split; without such folders
 every image belongs to the train split. Decoded images are cached as `.npy` under
-`<root>/decoded/`, keyed by the source's path, size and modification time and the options.
+`<root>/decoded/`, keyed by the source's path, size and modification time and the options. Their
+labels are the names of the folders they sit in, one per class (`train/cat/0001.jpg`), sorted.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .image_folders import SPLITS, load_image_collection
+from .image_folders import SPLITS, load_folder_labels, load_image_collection
 from .standard_sets import (
     DATASETS,
+    check_labels,
     check_split,
     conform,
     expected_files,
@@ -43,13 +47,14 @@ from .standard_sets import (
 )
 from .storage import default_root
 
-__all__ = ["DATASETS", "SPLITS", "dataset_info", "default_root", "load_dataset", "standard_name"]
+__all__ = ["DATASETS", "SPLITS", "class_names", "dataset_info", "default_root", "load_dataset", "load_labels", "standard_name"]
 
 
 def dataset_info(name: str) -> dict:
-    """{"image_shape": (C, H, W), "levels": L} of a standard set; pixel values lie in [0, L)."""
+    """{"image_shape": (C, H, W), "levels": L, "classes": names} of a standard set; pixel values lie in
+    [0, L); ``classes`` is empty for a set without labels."""
     spec = standard_set(name)
-    return {"image_shape": spec.image_shape, "levels": spec.levels}
+    return {"image_shape": spec.image_shape, "levels": spec.levels, "classes": spec.classes}
 
 
 def standard_name(name_or_path: str | os.PathLike) -> str | None:
@@ -89,10 +94,59 @@ def load_dataset(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     root = Path(root).expanduser() if root is not None else None
+    name, path = _standard_source(name_or_path, split)
+    if path is None:
+        return _to_tensor(conform(name, load_standard(name, split, root, download), size, channels))
+    if name is None:
+        return _to_tensor(load_image_collection(path, split, root or default_root(), size, channels))
+    found = path if path.is_file() else locate(name, split, path)
+    if found is None:
+        raise FileNotFoundError(f"{path} holds {name} files but not the {split} split's {expected_files(name, split)}")
+    return _to_tensor(conform(name, read_standard(name, split, found), size, channels))
+
+
+def load_labels(
+    name_or_path: str | os.PathLike, split: str = "train", root: str | os.PathLike | None = None, download: bool = True
+) -> torch.Tensor:
+    """The class of each image of ``split``, in the order :func:`load_dataset` returns them: ``LongTensor[N]``
+    in ``[0, len(class_names(name_or_path)))``. ``ValueError`` for a set without labels (binarized MNIST;
+    a folder whose images are not in one folder per class). Arguments as for :func:`load_dataset`."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    root = Path(root).expanduser() if root is not None else None
+    name, path = _standard_source(name_or_path, split)
+    if name is None:
+        return torch.from_numpy(load_folder_labels(path, split)[0].astype(np.int64))
+    check_labels(name)
+    if path is None:
+        labels = load_standard(name, split, root, download, labels=True)
+    else:
+        found = path if path.is_file() else locate(name, split, path, labels=True)
+        if found is None:
+            raise FileNotFoundError(f"{path} holds {name} images but not the labels of their {split} split")
+        labels = read_standard(name, split, found, labels=True)
+    return torch.from_numpy(np.asarray(labels, dtype=np.int64))
+
+
+def class_names(name_or_path: str | os.PathLike) -> tuple[str, ...]:
+    """The names of the classes of a standard set or of a folder / archive of class folders, in label order;
+    ``()`` for a set without labels."""
+    name, path = _standard_source(name_or_path, None)
+    if name is None:
+        try:
+            return load_folder_labels(path, "train")[1]
+        except ValueError:
+            return ()
+    return standard_set(name).classes
+
+
+def _standard_source(name_or_path, split: str | None) -> tuple[str | None, Path | None]:
+    """``(standard set name or None, path or None)``: a standard set by name ``(name, None)``, a folder of a
+    standard set's files ``(layout, path)``, any other folder or archive ``(None, path)``."""
     if isinstance(name_or_path, str) and name_or_path in DATASETS:
-        check_split(name_or_path, split)
-        images = load_standard(name_or_path, split, root, download)
-        return _to_tensor(conform(name_or_path, images, size, channels))
+        if split is not None:
+            check_split(name_or_path, split)
+        return name_or_path, None
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise ValueError(
@@ -100,15 +154,9 @@ def load_dataset(
             "nor an existing folder or archive of images"
         )
     layout = standard_layout(path)
-    if layout is None:
-        images = load_image_collection(path, split, root or default_root(), size, channels)
-        return _to_tensor(images)
-    check_split(layout, split)
-    found = path if path.is_file() else locate(layout, split, path)
-    if found is None:
-        expected = expected_files(layout, split)
-        raise FileNotFoundError(f"{path} holds {layout} files but not the {split} split's {expected}")
-    return _to_tensor(conform(layout, read_standard(layout, split, found), size, channels))
+    if layout is not None and split is not None:
+        check_split(layout, split)
+    return layout, path
 
 
 def _as_size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:

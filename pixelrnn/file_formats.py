@@ -89,8 +89,8 @@ class ArrayUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed") from None
 
 
-def unpickle_cifar_batch(raw: bytes, where: str) -> np.ndarray:
-    """One CIFAR-10 python batch -> uint8 [N, 3, 32, 32]."""
+def unpickle_cifar_batch(raw: bytes, where: str, labels: bool = False) -> np.ndarray:
+    """One CIFAR-10 python batch -> uint8 [N, 3, 32, 32], or with ``labels=True`` its labels, uint8 [N]."""
     try:
         # latin1 turns the Python 2 strings of the official files into str keys and array bytes.
         batch = ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
@@ -99,6 +99,15 @@ def unpickle_cifar_batch(raw: bytes, where: str) -> np.ndarray:
     images = batch.get("data") if isinstance(batch, dict) else None
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.shape[1:] != (3 * 32 * 32,):
         raise ValueError(f"{where} is not a CIFAR-10 python batch: expected a dict whose 'data' is uint8 [N, 3072]")
+    if labels:
+        values = batch.get("labels")
+        if (
+            not isinstance(values, list)
+            or len(values) != len(images)
+            or not all(isinstance(v, int) and 0 <= v < 10 for v in values)
+        ):
+            raise ValueError(f"{where} is not a CIFAR-10 python batch: expected 'labels', one class 0-9 per image")
+        return np.array(values, dtype=np.uint8)
     # Each row holds the 1024 red, then green, then blue values of one image, rows of 32 each.
     return images.reshape(-1, 3, 32, 32)
 

@@ -115,23 +115,55 @@ def _image_entries(path: Path):
         )
 
 
+def load_folder_labels(path: Path, split: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The labels (uint8 [N], in the order :func:`load_image_collection` returns the images) of a folder or
+    archive whose images sit in one folder per class (``train/cat/1.png``, or ``cat/1.png`` without
+    split folders), and the class names: the folder names of every split, sorted."""
+    path = path.resolve()
+    with _image_entries(path) as entries:
+        names = [name for name, _ in entries]
+        chosen = sorted(name for name, _ in _select_split(entries, split, path))
+    depth = _split_depth(names)
+    classes = sorted({name.split("/")[depth] for name in names if name.count("/") > depth})
+    loose = [name for name in chosen if name.count("/") <= depth]
+    if loose or not classes:
+        example = f" ({loose[0]} is not)" if loose else ""
+        raise ValueError(
+            f"{path} has no class folders: for labels, every image must sit in a folder named after its class, "
+            f"such as train/cat/0001.png or cat/0001.png{example}"
+        )
+    if len(classes) > 256:
+        raise ValueError(f"{path} has {len(classes)} class folders; at most 256 classes are supported")
+    index = {name: k for k, name in enumerate(classes)}
+    return np.array([index[name.split("/")[depth]] for name in chosen], dtype=np.uint8), tuple(classes)
+
+
+def _split_depth(names: list[str]) -> int:
+    """How many leading path parts of the image names are split folders (and the one top folder above them)."""
+    parts = [name.split("/") for name in names]
+    for depth in (0, 1):
+        if depth == 1 and len({part[0] for part in parts}) != 1:
+            break
+        if any(len(part) > depth + 1 and part[depth] in SPLITS for part in parts):
+            return depth + 1
+    return 0
+
+
 def _select_split(entries: list, split: str, source: Path) -> list:
     """The entries of `split`: those under a train/ valid/ test/ folder at the top level or under
     the single top-level folder; without such folders, all entries form the train split."""
     if not entries:
         raise ValueError(f"{source} holds no images ({', '.join(_IMAGE_SUFFIXES)})")
     parts = [name.split("/") for name, _ in entries]
-    for depth in (0, 1):
-        if depth == 1 and len({part[0] for part in parts}) != 1:
-            break
-        found = sorted({part[depth] for part in parts if len(part) > depth + 1 and part[depth] in SPLITS})
-        if found:
-            if split not in found:
-                raise ValueError(
-                    f"{source} has the split folders {', '.join(s + '/' for s in found)} but no {split}/; "
-                    f"use split= one of {found}"
-                )
-            return [entry for entry, part in zip(entries, parts) if len(part) > depth + 1 and part[depth] == split]
+    depth = _split_depth([name for name, _ in entries])
+    if depth:
+        at = depth - 1  # the split folder's place in a name
+        found = sorted({part[at] for part in parts if len(part) > depth and part[at] in SPLITS})
+        if split not in found:
+            raise ValueError(
+                f"{source} has the split folders {', '.join(s + '/' for s in found)} but no {split}/; use split= one of {found}"
+            )
+        return [entry for entry, part in zip(entries, parts) if len(part) > depth and part[at] == split]
     if split != "train":
         raise ValueError(
             f"{source} has no train/ and test/ folders, so all its images form the train split; "

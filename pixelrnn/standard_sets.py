@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -34,6 +34,10 @@ class StandardSet:
     levels: int
     downloads: dict[str, Download]  # split -> the file holding it
     system_dirs: tuple[Path, ...] = ()
+    #: The names of the classes, in label order; empty for a set without labels.
+    classes: tuple[str, ...] = ()
+    #: split -> the file holding its labels, where they are not in the images' file.
+    label_downloads: dict[str, Download] = field(default_factory=dict)
 
 
 def _mirrored(filename: str, mirrors: tuple[str, ...], algorithm: str, digest: str) -> Download:
@@ -57,6 +61,11 @@ STANDARD = {
         {
             "train": _mirrored("train-images-idx3-ubyte.gz", _MNIST_MIRRORS, "md5", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
             "test": _mirrored("t10k-images-idx3-ubyte.gz", _MNIST_MIRRORS, "md5", "9fb629c4189551a2d022fa330f9573f3"),
+        },
+        classes=tuple(str(digit) for digit in range(10)),
+        label_downloads={
+            "train": _mirrored("train-labels-idx1-ubyte.gz", _MNIST_MIRRORS, "md5", "d53e105ee54ea40749a09fcbcd1e9432"),
+            "test": _mirrored("t10k-labels-idx1-ubyte.gz", _MNIST_MIRRORS, "md5", "ec29112dd5afa0611ce80d1b7f02629c"),
         },
     ),
     "binarized_mnist": StandardSet(
@@ -93,13 +102,24 @@ STANDARD = {
         # Debian re-compresses the .gz files (different checksums, same images), so local copies
         # are read as they are and only downloads are checked against the published digests.
         system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        label_downloads={
+            "train": _mirrored("train-labels-idx1-ubyte.gz", _FASHION_MIRRORS, "md5", "25c81989df183df01b3e8a0aad5dffbe"),
+            "test": _mirrored("t10k-labels-idx1-ubyte.gz", _FASHION_MIRRORS, "md5", "bb300cfdad3c16e7a12a480ee83cd310"),
+        },
     ),
-    "cifar10": StandardSet((3, 32, 32), 256, {"train": _CIFAR_DOWNLOAD, "test": _CIFAR_DOWNLOAD}),
+    "cifar10": StandardSet(
+        (3, 32, 32),
+        256,
+        {"train": _CIFAR_DOWNLOAD, "test": _CIFAR_DOWNLOAD},
+        classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    ),
 }
 
 DATASETS = tuple(STANDARD)
 
 _IDX_STEMS = {"train": "train-images-idx3-ubyte", "test": "t10k-images-idx3-ubyte"}
+_IDX_LABEL_STEMS = {"train": "train-labels-idx1-ubyte", "test": "t10k-labels-idx1-ubyte"}
 CIFAR_BATCHES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 _DOWNLOAD_TIMEOUT_S = 30
 _CHUNK_BYTES = 1 << 20
@@ -117,16 +137,24 @@ def check_split(name: str, split: str) -> None:
         raise ValueError(f"{name} has the splits {', '.join(splits)}, not {split!r}")
 
 
-def load_standard(name: str, split: str, root: Path | None, download: bool) -> np.ndarray:
+def check_labels(name: str) -> None:
+    """``ValueError`` unless the standard set ``name`` has labels."""
+    if not standard_set(name).classes:
+        with_labels = ", ".join(n for n, spec in STANDARD.items() if spec.classes)
+        raise ValueError(f"{name} has no class labels; the standard sets with labels are {with_labels}")
+
+
+def load_standard(name: str, split: str, root: Path | None, download: bool, labels: bool = False) -> np.ndarray:
+    """The images (uint8 [N, C, H, W]) of ``split``, or with ``labels=True`` their labels (uint8 [N])."""
     spec = STANDARD[name]
     base = root or default_root()
     cache = base / name
     folders = [base, cache, *spec.system_dirs]
     for folder in folders:
-        found = locate(name, split, folder)
+        found = locate(name, split, folder, labels)
         if found is not None:
-            return read_standard(name, split, found)
-    remote = spec.downloads[split]
+            return read_standard(name, split, found, labels)
+    remote = spec.label_downloads.get(split, spec.downloads[split]) if labels else spec.downloads[split]
     target = cache / remote.filename
     if not download:
         raise FileNotFoundError(_missing_message(name, split, folders, target, remote, "download=False"))
@@ -134,7 +162,7 @@ def load_standard(name: str, split: str, root: Path | None, download: bool) -> n
         _download(remote, target)
     except RuntimeError as error:
         raise FileNotFoundError(_missing_message(name, split, folders, target, remote, str(error))) from error
-    return read_standard(name, split, target)
+    return read_standard(name, split, target, labels)
 
 
 def _missing_message(name: str, split: str, folders: list[Path], target: Path, remote: Download, why: str) -> str:
@@ -152,8 +180,9 @@ def expected_files(name: str, split: str) -> str:
     return STANDARD[name].downloads[split].filename
 
 
-def locate(name: str, split: str, folder: Path) -> Path | None:
-    """The file (for CIFAR-10: batch folder or archive) in `folder` that holds `split` of `name`."""
+def locate(name: str, split: str, folder: Path, labels: bool = False) -> Path | None:
+    """The file (for CIFAR-10: batch folder or archive) in `folder` that holds `split` of `name` (its labels,
+    with `labels=True`: for CIFAR-10 the same file)."""
     if name == "cifar10":
         for batches in (folder / CIFAR_FOLDER, folder):
             if all((batches / batch).is_file() for batch in CIFAR_BATCHES[split]):
@@ -162,7 +191,7 @@ def locate(name: str, split: str, folder: Path) -> Path | None:
     elif name == "binarized_mnist":
         candidates = [folder / f"binarized_mnist_{split}.amat", folder / BINARIZED_ARCHIVE]
     else:
-        stem = _IDX_STEMS[split]
+        stem = (_IDX_LABEL_STEMS if labels else _IDX_STEMS)[split]
         candidates = [folder / f"{stem}.gz", folder / stem]
     return next((candidate for candidate in candidates if candidate.is_file()), None)
 
@@ -177,9 +206,11 @@ def standard_layout(path: Path) -> str | None:
     return None
 
 
-def read_standard(name: str, split: str, found: Path) -> np.ndarray:
+def read_standard(name: str, split: str, found: Path, labels: bool = False) -> np.ndarray:
     if name == "cifar10":
-        return read_cifar(found, split)
+        return read_cifar(found, split, labels)
+    if labels:
+        return read_idx(found, ndim=1)
     if name == "binarized_mnist":
         if found.name == BINARIZED_ARCHIVE:
             return read_amat(archive_member(found, f"binarized_mnist_{split}.amat"), f"{found}:{split}")
@@ -187,17 +218,18 @@ def read_standard(name: str, split: str, found: Path) -> np.ndarray:
     return read_idx(found, ndim=3)[:, None]
 
 
-def read_cifar(found: Path, split: str) -> np.ndarray:
-    """CIFAR-10 batches from `cifar-10-batches-py/` or `cifar-10-python.tar.gz` -> uint8 [N, 3, 32, 32]."""
+def read_cifar(found: Path, split: str, labels: bool = False) -> np.ndarray:
+    """CIFAR-10 batches from `cifar-10-batches-py/` or `cifar-10-python.tar.gz` -> uint8 [N, 3, 32, 32]
+    (with `labels=True`, their labels: uint8 [N])."""
     names = CIFAR_BATCHES[split]
     if found.is_dir():
-        return np.concatenate([unpickle_cifar_batch((found / name).read_bytes(), str(found / name)) for name in names])
+        return np.concatenate([unpickle_cifar_batch((found / name).read_bytes(), str(found / name), labels) for name in names])
     try:
         with tarfile.open(found) as archive:
             raws = [archive.extractfile(f"{CIFAR_FOLDER}/{name}").read() for name in names]
     except (tarfile.TarError, KeyError, OSError, EOFError) as error:
         raise ValueError(f"cannot read the {split} batches {', '.join(names)} from {found}: {error}") from error
-    return np.concatenate([unpickle_cifar_batch(raw, f"{found}:{name}") for name, raw in zip(names, raws)])
+    return np.concatenate([unpickle_cifar_batch(raw, f"{found}:{name}", labels) for name, raw in zip(names, raws)])
 
 
 def _download(remote: Download, target: Path) -> None:

@@ -90,10 +90,14 @@ def save_image(path: Path, image: Image.Image) -> None:
 
 def test_dataset_info_of_every_standard_set():
     assert data.DATASETS == ("mnist", "binarized_mnist", "fashion_mnist", "cifar10")
-    assert data.dataset_info("mnist") == {"image_shape": (1, 28, 28), "levels": 256}
-    assert data.dataset_info("binarized_mnist") == {"image_shape": (1, 28, 28), "levels": 2}
-    assert data.dataset_info("fashion_mnist") == {"image_shape": (1, 28, 28), "levels": 256}
-    assert data.dataset_info("cifar10") == {"image_shape": (3, 32, 32), "levels": 256}
+    digits = tuple("0123456789")
+    assert data.dataset_info("mnist") == {"image_shape": (1, 28, 28), "levels": 256, "classes": digits}
+    assert data.dataset_info("binarized_mnist") == {"image_shape": (1, 28, 28), "levels": 2, "classes": ()}
+    fashion = data.dataset_info("fashion_mnist")
+    assert fashion["image_shape"] == (1, 28, 28) and fashion["levels"] == 256
+    assert fashion["classes"][0] == "T-shirt/top" and fashion["classes"][9] == "Ankle boot" and len(fashion["classes"]) == 10
+    cifar = data.dataset_info("cifar10")
+    assert cifar["image_shape"] == (3, 32, 32) and cifar["classes"][0] == "airplane" and cifar["classes"][9] == "truck"
     with pytest.raises(ValueError, match="unknown data set 'svhn'"):
         data.dataset_info("svhn")
 
@@ -106,6 +110,48 @@ def test_idx_files_load_from_root_or_from_the_directory_itself(tmp_path):
         assert by_root.dtype == torch.uint8 and by_root.shape == expected[split].shape
         assert np.array_equal(by_root.numpy(), expected[split])
         assert np.array_equal(by_path.numpy(), expected[split])
+
+
+def write_idx_labels(path: Path, labels: np.ndarray) -> Path:
+    """uint8 [N] -> an IDX label file, gzipped."""
+    raw = struct.pack(">4BI", 0, 0, 8, 1, len(labels)) + labels.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw))
+    return path
+
+
+def test_idx_labels_load_beside_their_images(tmp_path):
+    write_mnist_like(tmp_path / "idx", seed=0)
+    write_idx_labels(tmp_path / "idx" / "train-labels-idx1-ubyte.gz", np.array([3, 1, 4, 1, 5]))
+    labels = data.load_labels("fashion_mnist", split="train", root=tmp_path / "idx", download=False)
+    assert labels.dtype == torch.long and labels.tolist() == [3, 1, 4, 1, 5]
+    assert data.load_labels(tmp_path / "idx", split="train").tolist() == [3, 1, 4, 1, 5]
+    with pytest.raises(FileNotFoundError, match="not the labels of their test split"):
+        data.load_labels(tmp_path / "idx", split="test")
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte.gz"):
+        data.load_labels("mnist", split="test", root=tmp_path / "idx", download=False)
+    with pytest.raises(ValueError, match="binarized_mnist has no class labels"):
+        data.load_labels("binarized_mnist")
+
+
+def test_cifar10_labels_come_from_its_batches(tmp_path):
+    write_cifar_batches(tmp_path / "extracted")
+    labels = data.load_labels("cifar10", split="test", root=tmp_path / "extracted", download=False)
+    assert labels.tolist() == [3, 3]  # cifar_batch labels every image "cat"
+    assert data.class_names("cifar10")[3] == "cat"
+
+
+def test_folder_labels_are_their_class_folders_in_image_order(tmp_path):
+    for split, names in (("train", ["dog/b.png", "cat/a.png", "dog/a.png"]), ("test", ["cat/c.png", "bird/d.png"])):
+        for name in names:
+            save_image(tmp_path / "pets" / split / name, Image.new("L", (4, 4), 100 + len(name)))
+    assert data.class_names(tmp_path / "pets") == ("bird", "cat", "dog")  # every split's classes
+    assert data.load_labels(tmp_path / "pets", split="train").tolist() == [1, 2, 2]  # cat/a, dog/a, dog/b
+    assert data.load_labels(tmp_path / "pets", split="test").tolist() == [0, 1]
+    assert len(data.load_dataset(tmp_path / "pets", split="train")) == 3
+    save_image(tmp_path / "loose" / "a.png", Image.new("L", (4, 4)))
+    assert data.class_names(tmp_path / "loose") == ()
+    with pytest.raises(ValueError, match="no class folders"):
+        data.load_labels(tmp_path / "loose")
 
 
 def test_uncompressed_idx_files_are_read_too(tmp_path):

@@ -19,6 +19,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import pixelrnn
+from pixelrnn import data
 from train import checkpoint
 from train import evaluate as evaluate_module
 from train import train as train_module
@@ -84,11 +85,11 @@ def test_training_writes_metrics_samples_checkpoint_and_model(folder, tmp_path, 
     assert model.metadata["train_steps"] == 4 and model.metadata["dataset"] == "images"
     assert model.metadata["test_bits_per_dim"] == pytest.approx(end["test_bits_per_dim"])
     data_args = train_module.build_parser().parse_args([*TINY, "--data", str(folder)])
-    train_images, test_images, valid_images, _, _ = train_module.load_data(data_args)
-    assert valid_images is None
-    assert (len(train_images), len(test_images)) == (38, 2)
+    splits = train_module.load_data(data_args)
+    assert splits.valid is None and splits.test.labels is None
+    assert (len(splits.train), len(splits.test)) == (38, 2)
     with torch.no_grad():
-        expected = pixelrnn.bits_per_dim(model.log_prob(test_images.long()), model.image_shape).mean()
+        expected = pixelrnn.bits_per_dim(model.log_prob(splits.test.images.long()), model.image_shape).mean()
     assert end["test_bits_per_dim"] == pytest.approx(float(expected), rel=1e-5)
 
 
@@ -270,6 +271,59 @@ def test_push_to_hub_failure_keeps_the_model_and_says_so(folder, tmp_path, capsy
     assert code == 1
     assert "could not push to the Hub repo someone/tiny" in capsys.readouterr().err
     assert (out / "model" / "model.safetensors").is_file()
+
+
+@pytest.fixture
+def class_folders(tmp_path) -> Path:
+    """Two classes of 8x8 greyscale PNGs, 12 each: "dark" (all 20) and "light" (all 230)."""
+    root = tmp_path / "classes"
+    for name, value in (("dark", 20), ("light", 230)):
+        (root / name).mkdir(parents=True)
+        for k in range(12):
+            Image.fromarray(np.full((8, 8), value, np.uint8)).save(root / name / f"{k:02d}.png")
+    return root
+
+
+def test_conditional_training_learns_the_classes_and_evaluates_given_the_label(class_folders, tmp_path, capsys):
+    """--conditional on class folders: a model with num_classes, class names in its metadata, a test
+    bits/dim that is conditional (each image given its label), and samples of the class asked for."""
+    out = tmp_path / "run"
+    gated = ["--model", "gated_pixelcnn", *TINY[2:]]
+    args = [*gated, *QUIET, "--data", class_folders, "--out", out, "--batch-size", 8, "--steps", 100, "--lr", "0.02"]
+    assert run([*args, "--conditional", "--valid-images", 4]) == 0
+    model = pixelrnn.load(out / "model")
+    assert model.num_classes == 2 and model.metadata["classes"] == ["dark", "light"]
+    assert events(out, "start")[0]["valid_images"] == 4
+    splits = train_module.load_data(
+        train_module.build_parser().parse_args([*TINY, "--data", str(class_folders), "--conditional"])
+    )
+    test = splits.test
+    with torch.no_grad():
+        given = pixelrnn.bits_per_dim(model.log_prob(test.images.long(), test.labels), model.image_shape).mean()
+        swapped = pixelrnn.bits_per_dim(model.log_prob(test.images.long(), 1 - test.labels), model.image_shape).mean()
+    assert model.metadata["test_bits_per_dim"] == pytest.approx(float(given), rel=1e-5)
+    # The first pixel is the one that cannot be read off the pixels before it: only the label says which it is.
+    assert swapped > given + 0.05, "the label tells dark from light"
+    samples = pixelrnn.sample(model, 4, seed=0, label=[0, 0, 1, 1]).float()
+    assert samples[:2].mean() < 128 < samples[2:].mean()
+    capsys.readouterr()
+    evaluated = ["--checkpoint", str(out / "model"), "--data", str(class_folders), "--split", "train", "--json"]
+    assert evaluate_module.main(evaluated) == 0
+    result = json.loads(capsys.readouterr().out)
+    images, labels = data.load_dataset(class_folders).long(), data.load_labels(class_folders)
+    with torch.no_grad():
+        expected = pixelrnn.bits_per_dim(model.log_prob(images, labels), model.image_shape).mean()
+    assert result["conditional"] and result["bits_per_dim"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_conditional_needs_labels_and_valid_images_needs_a_set_without_validation(folder, tmp_path, capsys):
+    args = [*TINY, *QUIET, "--out", tmp_path / "run", "--steps", 1, "--batch-size", 4]
+    with pytest.raises(SystemExit):
+        run([*args, "--data", folder, "--conditional"])
+    assert "--conditional needs labels" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run([*args, "--data", folder, "--valid-images", 38])
+    assert "leaves no training images" in capsys.readouterr().err
 
 
 def test_learning_rate_warms_up_then_decays_to_zero():

@@ -27,8 +27,16 @@ from . import checkpoint
 from .distributed import resolve_device
 
 
-def evaluate(model: pixelrnn.PixelModel, images: torch.Tensor, batch_size: int = 64, device=None, progress: bool = False) -> dict:
-    """Exact NLL of ``images`` (integer ``[N, C, H, W]``, any device) under ``model``.
+def evaluate(
+    model: pixelrnn.PixelModel,
+    images: torch.Tensor,
+    batch_size: int = 64,
+    device=None,
+    progress: bool = False,
+    labels: torch.Tensor | None = None,
+) -> dict:
+    """Exact NLL of ``images`` (integer ``[N, C, H, W]``, any device) under ``model``; a class-conditional
+    model scores each image given its label (``labels``, ``LongTensor[N]``): the conditional likelihood.
 
     Returns ``{"bits_per_dim": float, "nats_per_image": float, "images": N}``; both averages
     are over all ``N`` images (bits/dim: over all ``N * C * H * W`` sub-pixels). ``device``
@@ -46,7 +54,8 @@ def evaluate(model: pixelrnn.PixelModel, images: torch.Tensor, batch_size: int =
         with torch.no_grad(), tqdm(total=len(images), desc="evaluating", unit="img", disable=not progress, leave=False) as bar:
             for start in range(0, len(images), batch_size):
                 batch = images[start : start + batch_size].to(device).long()
-                total_nats -= float(model.log_prob(batch).double().sum())
+                y = None if labels is None else labels[start : start + batch_size].to(device)
+                total_nats -= float(model.log_prob(batch, y).double().sum())
                 bar.update(len(batch))
     finally:
         model.train(was_training)
@@ -106,15 +115,24 @@ def main(argv=None) -> int:
             )
         channels, height, width = model.image_shape
         images = data.load_dataset(args.data, split=args.split, image_size=(height, width), channels=channels)
+        labels = data.load_labels(args.data, split=args.split)[: args.max_images] if model.num_classes else None
+        if labels is not None and len(data.class_names(args.data)) != model.num_classes:
+            raise ValueError(
+                f"the model is conditional on {model.num_classes} classes but {args.data} has "
+                f"{len(data.class_names(args.data))}: evaluate it on the data set it was trained on"
+            )
     except (ValueError, FileNotFoundError, ConnectionError) as error:
         parser.error(str(error))
     images = images[: args.max_images]
-    result = evaluate(model, images, args.batch_size, device, progress=not args.json)
+    result = evaluate(model, images, args.batch_size, device, progress=not args.json, labels=labels)
     result = {"checkpoint": args.checkpoint, "data": args.data, "split": args.split, **result}
+    if labels is not None:
+        result["conditional"] = True  # each image scored given its label
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{args.data} {args.split}: {result['bits_per_dim']:.4f} bits/dim over {result['images']} images")
+    given = ", each given its label (conditional)" if labels is not None else ""
+    print(f"{args.data} {args.split}: {result['bits_per_dim']:.4f} bits/dim over {result['images']} images{given}")
     if model.levels == 2:
         print(f"{args.data} {args.split}: {result['nats_per_image']:.2f} nats/image")
     return 0

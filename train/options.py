@@ -35,7 +35,7 @@ from pixelrnn import data
 #: (--steps / --epochs may change, to train a finished run for longer.)
 TRAJECTORY_ARGS = (
     "model", "data", "preset", "hparams", "image_size", "channels", "batch_size", "lr",
-    "lr_schedule", "warmup", "clip", "seed", "max_train_images", "amp",
+    "lr_schedule", "warmup", "clip", "seed", "max_train_images", "amp", "conditional", "valid_images",
 )  # fmt: skip
 
 
@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_json_object,
         default={},
         help="JSON object of hyper-parameters over the preset, e.g. '{\"hidden\": 32}'",
+    )
+    add(
+        "--conditional",
+        action="store_true",
+        help="a class-conditional model (num_classes from the data): the labels of mnist, fashion_mnist and cifar10, "
+        "or the class folders of an image folder (train/cat/1.png)",
+    )
+    add(
+        "--valid-images",
+        type=_positive_int,
+        metavar="N",
+        help="hold out N training images (a fixed choice) as a validation split, for a data set without one: the "
+        "model saved is then the one with the best validation bits/dim",
     )
     add("--image-size", type=_positive_int, help="resize / centre-crop images to N x N")
     add("--channels", type=int, choices=(1, 3), help="1 (greyscale) or 3 (RGB); default: as stored")

@@ -31,7 +31,7 @@ from pixelrnn.hardware import hardware_name
 
 from . import checkpoint
 from .allocator import keep_freed_memory
-from .datasets import IndexedBatches, load_data, on_device_if_it_fits
+from .datasets import IndexedBatches, Split, load_data, on_device_if_it_fits
 from .distributed import Distributed, setup
 from .evaluate import evaluate
 from .grid import save_grid
@@ -56,8 +56,9 @@ class NegativeLogLikelihood(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return bits_per_dim(self.model.log_prob(x), self.model.image_shape).mean()
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``y``: the images' labels, ``LongTensor[B]``, for a class-conditional model."""
+        return bits_per_dim(self.model.log_prob(x, y), self.model.image_shape).mean()
 
 
 class Throughput:
@@ -106,14 +107,15 @@ class Trainer:
         self.device = world.device
         self.out = Path(args.out or f"runs/{args.model}")
         self.notes: list[str] = []
-        train_images, test_images, valid_images, levels, note = load_data(args)
-        if note:
-            self.notes.append(note)
+        splits = load_data(args)
+        self.notes.extend(splits.notes)
         self.dataset = args.data if args.data in data.DATASETS else Path(args.data).name
-        self.train_images = on_device_if_it_fits(train_images, self.device, args.num_workers)
-        self.test_images, self.valid_images = test_images, valid_images
+        self.classes = splits.classes
+        train = splits.train
+        self.train_split = Split(on_device_if_it_fits(train.images, self.device, args.num_workers), train.labels)
+        self.test_split, self.valid_split = splits.test, splits.valid
         self.sampler = DistributedSampler(
-            range(len(train_images)), num_replicas=world.world_size, rank=world.rank, shuffle=True, seed=args.seed
+            range(len(train)), num_replicas=world.world_size, rank=world.rank, shuffle=True, seed=args.seed
         )
         self.steps_per_epoch = len(self.sampler) // args.batch_size
         if self.steps_per_epoch == 0:
@@ -124,8 +126,11 @@ class Trainer:
         self.total_steps = args.steps or (args.epochs or 1) * self.steps_per_epoch
 
         seed_everything(args.seed)
-        image_shape = tuple(train_images.shape[1:])
-        self.model = pixelrnn.build_model(args.model, image_shape=image_shape, levels=levels, preset=args.preset, **args.hparams)
+        image_shape = tuple(train.images.shape[1:])
+        hparams = {**args.hparams, "num_classes": len(self.classes)} if self.classes else args.hparams
+        self.model = pixelrnn.build_model(
+            args.model, image_shape=image_shape, levels=splits.levels, preset=args.preset, **hparams
+        )
         self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.step, self.train_time_s, self.saved_step = 0, 0.0, None
@@ -160,10 +165,12 @@ class Trainer:
                 f"{self.out} already holds a training checkpoint (step {saved['step']}): "
                 "pass --resume to continue it, or choose another --out"
             )
+        # A run saved before an option existed ran with its default.
+        defaults = build_parser()
         changed = [
-            f"--{key.replace('_', '-')} {saved['args'].get(key)!r} -> {getattr(self.args, key)!r}"
+            f"--{key.replace('_', '-')} {saved['args'].get(key, defaults.get_default(key))!r} -> {getattr(self.args, key)!r}"
             for key in TRAJECTORY_ARGS
-            if saved["args"].get(key) != getattr(self.args, key)
+            if saved["args"].get(key, defaults.get_default(key)) != getattr(self.args, key)
         ]
         if changed:
             raise ValueError(f"--resume needs the arguments the run started with; changed: {'; '.join(changed)}")
@@ -213,8 +220,8 @@ class Trainer:
         self.log.log(
             "start", step=self.step, total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
             model_config=self.model.config, parameters=sum(p.numel() for p in self.model.parameters()),
-            train_images=len(self.train_images), test_images=len(self.test_images),
-            valid_images=len(self.valid_images) if self.valid_images is not None else 0, dataset=self.dataset,
+            train_images=len(self.train_split), test_images=len(self.test_split),
+            valid_images=len(self.valid_split) if self.valid_split is not None else 0, dataset=self.dataset, classes=self.classes,
             world_size=self.world.world_size, device=str(self.device), args=vars(self.args),
         )  # fmt: skip
 
@@ -241,8 +248,8 @@ class Trainer:
             throughput.exclude(spent)  # images/s counts training time only
         self.train_time_s = elapsed_before + time.perf_counter() - started - other_work
 
-    def batches(self) -> Iterator[torch.Tensor]:
-        """The batches from the current step on, epoch after epoch."""
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        """The batches ``(images, labels or None)`` from the current step on, epoch after epoch."""
         while True:
             epoch, position = divmod(self.step, self.steps_per_epoch)
             yield from self.epoch_batches(epoch, position)
@@ -287,9 +294,9 @@ class Trainer:
         order = torch.tensor(list(self.sampler), dtype=torch.long)
         size = self.args.batch_size
         batches = order[: self.steps_per_epoch * size].view(self.steps_per_epoch, size)[start:]
-        pin = self.device.type == "cuda" and self.train_images.device.type == "cpu"
+        pin = self.device.type == "cuda" and self.train_split.images.device.type == "cpu"
         return DataLoader(
-            IndexedBatches(self.train_images, batches), batch_size=None, num_workers=self.args.num_workers, pin_memory=pin
+            IndexedBatches(self.train_split, batches), batch_size=None, num_workers=self.args.num_workers, pin_memory=pin
         )
 
     def schedule_steps(self) -> int:
@@ -320,15 +327,18 @@ class Trainer:
         due = self.stop_requested or (self.world.is_main and bool(self.args.stop_after) and wall_s >= self.args.stop_after)
         return bool(self.world.sum(torch.tensor([float(due)], device=self.device)))
 
-    def train_step(self, batch: torch.Tensor) -> float:
-        """One optimizer step on ``batch``; returns the loss in bits/dim, averaged over the processes."""
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor | None]) -> float:
+        """One optimizer step on ``batch`` (images, labels or None); returns the loss in bits/dim, averaged over
+        the processes."""
         args = self.args
         lr = learning_rate(self.step, args.lr, args.lr_schedule, args.warmup, self.schedule_steps())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x = batch.to(self.device, non_blocking=True).long()
+        images, labels = batch
+        x = images.to(self.device, non_blocking=True).long()
+        y = None if labels is None else labels.to(self.device, non_blocking=True)
         with torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext():
-            loss = self.loss(x)
+            loss = self.loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         value = float(self.world.mean(loss.detach().float()))
@@ -343,8 +353,8 @@ class Trainer:
     def periodic_work(self, bar: tqdm) -> None:
         args, step, last = self.args, self.step, self.step == self.total_steps
         if args.eval_every and step % args.eval_every == 0 and not last:
-            if self.valid_images is None:
-                test = self.held_out_bits_per_dim(self.test_images)
+            if self.valid_split is None:
+                test = self.held_out_bits_per_dim(self.test_split)
                 if self.world.is_main:
                     self.log.log("eval", step=step, test_bits_per_dim=test)
                     bar.write(f"step {step}: test {test:.4f} bits/dim")
@@ -355,14 +365,14 @@ class Trainer:
         if args.checkpoint_every and step % args.checkpoint_every == 0 and not last:
             self.save_checkpoint()
 
-    def held_out_bits_per_dim(self, images: torch.Tensor) -> float:
-        """Exact bits/dim on held-out ``images`` (their first --eval-batches batches), shared out over the processes."""
+    def held_out_bits_per_dim(self, split: Split) -> float:
+        """Exact bits/dim on a held-out ``split`` (its first --eval-batches batches), shared out over the processes."""
         size = self.args.batch_size
-        subset = images[: self.args.eval_batches * size] if self.args.eval_batches else images
+        subset = split[: self.args.eval_batches * size] if self.args.eval_batches else split
         shard = subset[self.world.rank :: self.world.world_size]
         nats, count = 0.0, 0
         if len(shard):
-            result = evaluate(self.model, shard, size, self.device, progress=self.world.is_main)
+            result = evaluate(self.model, shard.images, size, self.device, progress=self.world.is_main, labels=shard.labels)
             nats, count = result["nats_per_image"] * result["images"], result["images"]
         nats, count = self.world.sum(torch.tensor([nats, count], dtype=torch.float64, device=self.device)).tolist()
         return nats / (count * math.prod(self.model.image_shape) * math.log(2.0))
@@ -370,7 +380,7 @@ class Trainer:
     def validate(self) -> None:
         """Log the validation bits/dim of the current weights, and keep the weights (in memory and in
         the next checkpoint) when they are the best so far."""
-        valid = self.held_out_bits_per_dim(self.valid_images)
+        valid = self.held_out_bits_per_dim(self.valid_split)
         improved = valid < self.best["valid_bits_per_dim"]
         if improved:
             self.best = {"valid_bits_per_dim": valid, "step": self.step}
@@ -381,7 +391,9 @@ class Trainer:
 
     def save_samples(self) -> None:
         if self.world.is_main:
-            images = pixelrnn.sample(self.model, n=SAMPLES_PER_GRID, seed=self.args.seed)
+            # A conditional model's grid goes through the classes in turn, one per position.
+            labels = torch.arange(SAMPLES_PER_GRID) % len(self.classes) if self.classes else None
+            images = pixelrnn.sample(self.model, n=SAMPLES_PER_GRID, seed=self.args.seed, label=labels)
             path = save_grid(images, self.model.levels, self.out / "samples" / f"step_{self.step:07d}.png")
             self.log.log("samples", step=self.step, path=str(path.relative_to(self.out)))
 
@@ -407,7 +419,7 @@ class Trainer:
         tested is the best one by validation bits/dim.
         """
         selection = {}
-        if self.valid_images is not None and self.best["step"] != self.step:
+        if self.valid_split is not None and self.best["step"] != self.step:
             self.validate()
         if self.saved_step != self.step:
             self.save_checkpoint()
@@ -415,7 +427,7 @@ class Trainer:
             # The checkpoint keeps the final weights, to train on from; the model is the best one.
             self.model.load_state_dict(self.best_weights)
             selection = {"selected_step": self.best["step"], "valid_bits_per_dim": self.best["valid_bits_per_dim"]}
-        test = self.held_out_bits_per_dim(self.test_images)
+        test = self.held_out_bits_per_dim(self.test_split)
         test_nats = test * math.prod(self.model.image_shape) * math.log(2.0)
         digests = self.world.weight_digests(self.model)
         if not self.world.is_main:
@@ -425,6 +437,8 @@ class Trainer:
             "train_steps": self.step, "epochs": round(self.step / self.steps_per_epoch, 2),
             "train_time_s": round(self.train_time_s, 1), "hardware": hardware_name(self.device, self.world.world_size),
         }  # fmt: skip
+        if self.classes:  # the app's class picker and the model card name the labels
+            metadata["classes"] = list(self.classes)
         self.model.metadata.update(metadata)  # so that push_to_hub's model card has them too
         self.model.save_pretrained(self.out / "model")
         self.log.log("end", step=self.step, **metadata, weight_sha256=digests, replicas_agree=len(set(digests)) == 1)
