@@ -1,6 +1,7 @@
 """The lossless codec: exact round trips on every model, files at the model's -log2 p(x), damaged files refused."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -239,3 +240,31 @@ def test_cli_bench_measures_every_kth_image_and_refuses_missing_data(tmp_path, c
         main(["bench", "--model", str(folder), "--data", str(tmp_path / "nowhere")])
     error = capsys.readouterr().err
     assert "nowhere" in error and "Traceback" not in error
+
+
+def test_cli_codes_a_conditional_model_given_a_class_name_and_bench_reads_the_labels(tmp_path, capsys):
+    """``--label`` takes a class name from the model's metadata (or a number); the file keeps it, so decompress
+    needs none; ``bench`` codes each test image given its class folder's label."""
+    torch.manual_seed(0)
+    model = pixelrnn.build_model("gated_pixelcnn", (1, 6, 5), levels=256, hidden=6, layers=1, out_hidden=12, num_classes=2)
+    folder = model.save_pretrained(tmp_path / "model", classes=["cat", "dog"])
+    for k, name in enumerate(("cat", "dog", "dog")):
+        (tmp_path / "pets" / "test" / name).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.random.default_rng(k).integers(0, 256, (6, 5), dtype=np.uint8)).save(
+            tmp_path / "pets" / "test" / name / f"{k}.png"
+        )
+    source = tmp_path / "pets" / "test" / "dog" / "1.png"
+    assert main(["compress", "--model", str(folder), "--label", "dog", str(source), "-o", str(tmp_path / "packed")]) == 0
+    blob = (tmp_path / "packed" / "1.prnn").read_bytes()
+    assert blob[HEADER.size] == 1
+    assert main(["decompress", "--model", str(folder), str(tmp_path / "packed" / "1.prnn"), "-o", str(tmp_path / "out")]) == 0
+    with Image.open(source) as original, Image.open(tmp_path / "out" / "1.png") as restored:
+        assert np.array_equal(np.asarray(restored), np.asarray(original))
+    for label, message in ((None, "class-conditional"), ("bird", "its classes: cat, dog"), ("7", r"labels must lie in \[0, 2\)")):
+        with pytest.raises(SystemExit):
+            main(["compress", "--model", str(folder), *(["--label", label] if label else []), str(source), "-o", str(tmp_path)])
+        error = capsys.readouterr().err
+        assert re.search(message, error) and "Traceback" not in error
+    assert main(["bench", "--model", str(folder), "--data", str(tmp_path / "pets")]) == 0
+    cells = [cell.strip() for cell in capsys.readouterr().out.strip().splitlines()[-1].split("|")[1:-1]]
+    assert cells[:3] == ["pets", "model", "3"]

@@ -4,7 +4,8 @@ Per model: the bits/dim of the actual compressed files (the images in files of `
 headers included), the model's -log2 p(x) in bits/dim, PNG, WebP lossless and JPEG XL lossless
 files of each image (:mod:`.baselines`), and xz over the raw bytes of the whole set; then the
 codec's encode and decode speed. Every file the codec writes is decoded and checked against its
-images. Prints a markdown table, a row per model as it is measured.
+images. A class-conditional model codes each image given its label (the files keep the labels). Prints a
+markdown table, a row per model as it is measured.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from .baselines import NAMES, imagecodecs, picture_sizes
 COLUMNS = ("codec", "model", *NAMES, "xz")
 
 
-def measure(model, images: torch.Tensor, batch_size: int) -> dict[str, float]:
-    """Bits/dim of each way of storing ``images`` (``LongTensor[N, C, H, W]``), and the codec's images per second.
+def measure(model, images: torch.Tensor, batch_size: int, labels: torch.Tensor | None = None) -> dict[str, float]:
+    """Bits/dim of each way of storing ``images`` (``LongTensor[N, C, H, W]``, with their ``labels``, ``LongTensor[N]``,
+    for a conditional model), and the codec's images per second.
 
     Encoding and decoding are timed apart from the checks and the other codecs.
     """
@@ -36,9 +38,10 @@ def measure(model, images: torch.Tensor, batch_size: int) -> dict[str, float]:
     if imagecodecs is None:
         totals["JPEG XL"] = math.nan
     encode_s = decode_s = 0.0
-    for batch in images.split(batch_size):
+    label_batches = labels.split(batch_size) if labels is not None else [None] * math.ceil(len(images) / batch_size)
+    for batch, batch_labels in zip(images.split(batch_size), label_batches):
         start = time.perf_counter()
-        blob = compress(model, batch)
+        blob = compress(model, batch, label=batch_labels)
         encode_s += time.perf_counter() - start
         start = time.perf_counter()
         decoded = decompress(model, blob)
@@ -47,7 +50,7 @@ def measure(model, images: torch.Tensor, batch_size: int) -> dict[str, float]:
             raise AssertionError("the codec did not give the images back exactly")
         totals["codec"] += 8 * len(blob)
         with torch.no_grad():
-            totals["model"] += float(-model.log_prob(batch.to(model.device)).sum()) / math.log(2)
+            totals["model"] += float(-model.log_prob(batch.to(model.device), batch_labels).sum()) / math.log(2)
         for image in batch:
             for name, size in picture_sizes(image, model.levels).items():
                 totals[name] += 8 * size
@@ -89,10 +92,13 @@ def run(args: argparse.Namespace, error) -> None:
                 raise ValueError(f"{source} does not say what it was trained on: pass --data")
             c, h, w = model.image_shape
             images = data.load_dataset(data_set, split=args.split, image_size=(h, w), channels=c)
+            labels = data.load_labels(data_set, split=args.split) if model.num_classes else None
         except (ValueError, OSError, ConnectionError) as problem:
             error(str(problem))
         images = images[:: args.every][: args.max_images].long()
-        result = measure(model, images, args.batch_size)
+        if labels is not None:
+            labels = labels[:: args.every][: args.max_images]
+        result = measure(model, images, args.batch_size, labels)
         cells = " | ".join("n/a" if math.isnan(result[name]) else f"{result[name]:.3f}" for name in COLUMNS)
         print(
             f"| {Path(str(data_set)).name} | {Path(source).name} | {len(images):,} | {cells} "
