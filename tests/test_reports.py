@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 import pixelrnn
+from pixelrnn.codec.baselines import picture_sizes
 from train import curves, figures, results
 from train import train as train_module
 
@@ -41,6 +42,30 @@ def test_results_table_has_one_row_per_checkpoint_in_model_order(tmp_path, capsy
     assert lines[3].startswith("| toy | `row_lstm` | 1.500 |")
     parameters = sum(p.numel() for p in pixelrnn.load(tmp_path / "toy-row_lstm").parameters())
     assert f"| {parameters:,} |" in lines[3]
+
+
+def test_codecs_columns_measure_the_test_images_as_lossless_files(tmp_path, capsys):
+    """--codecs: the data set's test images, one WebP (and JPEG XL) file each, in bits/dim beside every row of
+    that data set; a conditional model's row says its bits/dim are given the class."""
+    shipped(tmp_path / "checkpoints")
+    torch.manual_seed(0)
+    conditional = pixelrnn.build_model("gated_pixelcnn", (1, 8, 8), levels=256, hidden=4, layers=1, out_hidden=8, num_classes=2)
+    conditional.save_pretrained(tmp_path / "checkpoints" / "toy-conditional", dataset="toy", test_bits_per_dim=1.0)
+    pictures = tmp_path / "pictures" / "test"
+    pictures.mkdir(parents=True)
+    for k in range(3):
+        Image.fromarray(np.full((8, 8), 40 * k, np.uint8)).save(pictures / f"{k}.png")
+    results.main(["--checkpoints", str(tmp_path / "checkpoints"), "--codecs", "--data", f"toy={pictures.parent}"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = [cell.strip() for cell in lines[0].split("|")[1:-1]]
+    assert header[:5] == ["data set", "model", "test bits/dim", "JPEG XL", "WebP"]
+    webp = sum(picture_sizes(torch.full((1, 8, 8), 40 * k), 256)["WebP"] for k in range(3)) * 8 / (3 * 64)
+    rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[2:]]
+    assert [row[1] for row in rows] == ["`pixelcnn`", "`row_lstm`", "`gated_pixelcnn`, given the class"]
+    assert all(row[4] == f"{webp:.3f}" for row in rows)
+    with pytest.raises(SystemExit):
+        results.main(["--checkpoints", str(tmp_path / "checkpoints"), "--codecs"])
+    assert "--data NAME=PATH" in capsys.readouterr().err
 
 
 def test_binarized_mnist_gets_a_table_in_nats_beside_the_papers(tmp_path, capsys):

@@ -7,7 +7,14 @@ on the full test set (the same function ``python -m train.evaluate`` runs), para
 optimizer steps, training time and hardware, and the published number where the
 PixelRNN paper or the Gated PixelCNN paper gives one for that model and data set.
 Binarized MNIST gets a table of its own in the paper's unit, nats per image, beside the
-paper's table 4 and the gap to it.
+paper's table 4 and the gap to it. A class-conditional model's bits/dim are given its class.
+
+``--codecs`` adds the yardstick of the standard lossless codecs: the bits/dim of the same test
+images, each a lossless WebP and JPEG XL file (:mod:`pixelrnn.codec.baselines`), measured on the
+spot (minutes per data set). ``--data NAME=PATH`` says where a data set is read from when its
+name is not enough (``--data cifar10=../shared/data/cifar10-jpeg.tar.gz``).
+
+    python -m train.results --checkpoints checkpoints --codecs --data cifar10=../shared/data/cifar10-jpeg.tar.gz
 """
 
 from __future__ import annotations
@@ -15,8 +22,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tqdm import tqdm
+
 import pixelrnn
+from pixelrnn import data
+from pixelrnn.codec.baselines import picture_sizes
 from pixelrnn.hub import saved_folders
+
+#: The codecs of ``--codecs``, as :func:`pixelrnn.codec.baselines.picture_sizes` names them.
+CODECS = ("JPEG XL", "WebP")
 
 #: Published CIFAR-10 test NLL in bits/dim: PixelRNN (van den Oord et al. 2016a, table 5)
 #: and Gated PixelCNN (van den Oord et al. 2016b, table 1). Both on the original 8-bit images.
@@ -63,6 +77,9 @@ def rows(checkpoints: Path) -> list[dict]:
                 "dataset": dataset,
                 "folder": folder.name,
                 "model": model.name,
+                "conditional": model.num_classes > 0,
+                "image_shape": model.image_shape,
+                "levels": model.levels,
                 "layers": model.config.get("layers"),
                 "hidden": model.config.get("hidden"),
                 "nats": meta.get("test_nats_per_image"),
@@ -83,17 +100,35 @@ def shown(value, form: str) -> str:
     return "–" if value is None else format(value, form)
 
 
-def markdown(table: list[dict]) -> str:
-    """The bits/dim table, of every data set but binarized MNIST."""
+def codec_bits(source: str, image_shape, levels: int) -> dict[str, float]:
+    """Bits/dim of the test split of ``source`` (a data set name or path) stored one lossless file per image,
+    by each codec of :data:`CODECS`; a codec that is not installed is left out."""
+    c, h, w = image_shape
+    images = data.load_dataset(source, split="test", image_size=(h, w), channels=c).long()
+    totals: dict[str, int] = {}
+    for image in tqdm(images, desc=f"codecs on {Path(source).name}", unit="img", leave=False, disable=None):
+        for name, size in picture_sizes(image, levels).items():
+            totals[name] = totals.get(name, 0) + 8 * size
+    return {name: totals[name] / images.numel() for name in CODECS if name in totals}
+
+
+def markdown(table: list[dict], codecs: dict[str, dict[str, float]] | None = None) -> str:
+    """The bits/dim table, of every data set but binarized MNIST; ``codecs``: data set -> :func:`codec_bits`, as columns."""
+    names = CODECS if codecs else ()
     lines = [
-        "| data set | model | test bits/dim | published | parameters | steps | training | hardware |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| data set | model | test bits/dim | "
+        + "".join(f"{name} | " for name in names)
+        + "published | parameters | steps | training | hardware |",
+        "| --- | --- | ---: | " + "---: | " * len(names) + "---: | ---: | ---: | ---: | --- |",
     ]
     for row in table:
         if row["dataset"] == "binarized_mnist":
             continue
+        model = f"`{row['model']}`" + (", given the class" if row["conditional"] else "")
+        baselines = (codecs or {}).get(row["dataset"], {})
+        cells = "".join(f"{shown(baselines.get(name), '.3f')} | " for name in names)
         lines.append(
-            f"| {row['dataset']} | `{row['model']}` | {shown(row['bits_per_dim'], '.3f')} | {shown(row['published'], '.2f')} "
+            f"| {row['dataset']} | {model} | {shown(row['bits_per_dim'], '.3f')} | {cells}{shown(row['published'], '.2f')} "
             f"| {row['parameters']:,} | {shown(row['steps'], ',')} | {shown(row['minutes'], '.0f')} min | {row['hardware']} |"
         )
     return "\n".join(lines)
@@ -121,11 +156,31 @@ def binarized_markdown(table: list[dict]) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", default="checkpoints", type=Path)
+    parser.add_argument("--codecs", action="store_true", help=f"add the bits/dim of {' and '.join(CODECS)} on each test set")
+    parser.add_argument(
+        "--data", action="append", default=[], metavar="NAME=PATH", help="read data set NAME from PATH (for --codecs)"
+    )
     args = parser.parse_args(argv)
     if not args.checkpoints.is_dir():
         parser.error(f"{args.checkpoints} is not a folder of save_pretrained checkpoints")
+    sources = {}
+    for pair in args.data:
+        name, _, path = pair.partition("=")
+        if not path:
+            parser.error(f"--data takes NAME=PATH, got {pair!r}")
+        sources[name] = path
     table = rows(args.checkpoints)
-    print(markdown(table))
+    codecs = None
+    if args.codecs:
+        first = {}  # one row per data set gives its image shape and levels
+        for row in table:
+            if row["dataset"] != "binarized_mnist":
+                first.setdefault(row["dataset"], row)
+        try:
+            codecs = {name: codec_bits(sources.get(name, name), row["image_shape"], row["levels"]) for name, row in first.items()}
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(f"{error} (say where a data set is with --data NAME=PATH)")
+    print(markdown(table, codecs))
     if binarized := binarized_markdown(table):
         print()
         print(binarized)
