@@ -166,8 +166,18 @@ def model_card(config: dict, metadata: dict, repo_id: str | None = None) -> str:
     trained_on = f" trained on {dataset_label}" if dataset_label else ""
     nats = metadata.get("test_nats_per_image")
     per_image = f" (**{nats:.2f} nats per image**, the unit of the PixelRNN paper's MNIST table)" if nats is not None else ""
-    result = f"Test negative log-likelihood: **{bits:.3f} bits/dim**{per_image}.\n\n" if bits is not None else ""
+    classes = config.get("num_classes", 0)
+    given = ", each image given its class" if classes else ""
+    result = f"Test negative log-likelihood: **{bits:.3f} bits/dim**{per_image}{given}.\n\n" if bits is not None else ""
     load_from = repo_id or "path/to/this/folder"
+    # A class-conditional model samples and scores given a label per image.
+    label, given_label = (", label=0", ", 0") if classes else ("", "")
+    conditional = (
+        f"\nThe model is class-conditional ({classes} classes{': ' + ', '.join(metadata['classes']) if metadata.get('classes') else ''}): "
+        "every call takes a label, one class for all images or one per image.\n"
+        if classes
+        else ""
+    )
     model_table = _table({"model": name, "image_shape": config["image_shape"], "levels": config["levels"], **hparams}, "setting")
     training_table = _table(metadata, "record") if metadata else "Not recorded.\n"
     return f"""---
@@ -187,13 +197,13 @@ sub-pixel, made with the `pixelrnn` library.
 
 {training_table}
 ## Use
-
+{conditional}
 ```python
 import pixelrnn
 
 model = pixelrnn.load("{load_from}")
-images = pixelrnn.sample(model, n=16)  # LongTensor[16, {c}, {h}, {w}], values in [0, {config["levels"]})
-bits = pixelrnn.bits_per_dim(model.log_prob(images), model.image_shape)
+images = pixelrnn.sample(model, n=16{label})  # LongTensor[16, {c}, {h}, {w}], values in [0, {config["levels"]})
+bits = pixelrnn.bits_per_dim(model.log_prob(images{given_label}), model.image_shape)
 ```
 """
 

@@ -188,6 +188,19 @@ def test_model_card_gives_nats_per_image_when_measured(tmp_path):
     assert "**0.160 bits/dim** (**86.94 nats per image**" in ModelCard.load(tmp_path / "README.md").text
 
 
+def test_the_card_of_a_conditional_model_samples_and_scores_with_a_label(tmp_path):
+    """The card's example code runs as written: a conditional model takes a label in every call."""
+    torch.manual_seed(0)
+    model = pixelrnn.build_model("gated_pixelcnn", (1, 4, 4), levels=4, hidden=4, layers=1, out_hidden=8, num_classes=3)
+    model.save_pretrained(tmp_path, dataset="fashion_mnist", test_bits_per_dim=2.9, classes=["cat", "dog", "cow"])
+    text = ModelCard.load(tmp_path / "README.md").text
+    assert "**2.900 bits/dim**, each image given its class." in text and "3 classes: cat, dog, cow" in text
+    code = text.split("```python\n")[1].split("```")[0].replace("path/to/this/folder", str(tmp_path))
+    namespace = {}
+    exec(code, namespace)
+    assert namespace["bits"].shape == (16,)
+
+
 def test_model_card_without_a_measurement_has_no_model_index(tmp_path):
     tiny().save_pretrained(tmp_path, dataset="/home/someone/holiday-photos")
     card = ModelCard.load(tmp_path / "README.md")
