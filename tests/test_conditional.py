@@ -2,6 +2,8 @@
 sampling, completion, batching, the codec and save/load. (Causality and cached exactness with
 labels are in test_models.py and test_sampling.py.)"""
 
+import math
+
 import pytest
 import torch
 from conftest import with_large_weights
@@ -120,3 +122,15 @@ def test_a_conditional_model_saves_and_loads(tmp_path):
     assert loaded.num_classes == 4
     x = torch.randint(0, 6, (2, *SHAPE))
     torch.testing.assert_close(loaded.log_prob(x, [1, 2]), model.log_prob(x, [1, 2]))
+
+
+def test_per_pixel_bits_and_the_receptive_field_of_a_conditional_model():
+    model = conditional("diagonal_bilstm", hidden=12)
+    image = torch.randint(0, 6, SHAPE, generator=torch.Generator().manual_seed(3))
+    bits = pixelrnn.pixel_bits(model, image, label=1)
+    torch.testing.assert_close(bits.sum(), -model.log_prob(image[None], 1).detach()[0] / math.log(2))
+    assert not torch.allclose(bits, pixelrnn.pixel_bits(model, image, label=2))
+    field = pixelrnn.receptive_field(model, 0, 2, 2)
+    rank = model.generation_order()
+    assert torch.equal(field, rank < rank[0, 2, 2]), "the label changes nothing about which pixels are seen"
+    assert torch.equal(pixelrnn.receptive_field(model, 0, 2, 2, label=3), field)
