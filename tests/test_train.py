@@ -83,6 +83,8 @@ def test_training_writes_metrics_samples_checkpoint_and_model(folder, tmp_path, 
     assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
     end = events(out, "end")[0]
     assert model.metadata["train_steps"] == 4 and model.metadata["dataset"] == "images"
+    recorded = model.metadata["train_args"]
+    assert recorded["model"] == "pixelcnn" and recorded["steps"] == 4 and recorded["batch_size"] == 4 and "resume" not in recorded
     assert model.metadata["test_bits_per_dim"] == pytest.approx(end["test_bits_per_dim"])
     data_args = train_module.build_parser().parse_args([*TINY, "--data", str(folder)])
     splits = train_module.load_data(data_args)

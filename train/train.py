@@ -439,6 +439,11 @@ class Trainer:
         }  # fmt: skip
         if self.classes:  # the app's class picker and the model card name the labels
             metadata["classes"] = list(self.classes)
+        # What it takes to train the same model again: the arguments that shape the run, and its length.
+        recorded = (*TRAJECTORY_ARGS, "steps", "epochs", "time_limit")
+        metadata["train_args"] = {
+            key: getattr(self.args, key) for key in recorded if getattr(self.args, key) not in (None, False)
+        }
         self.model.metadata.update(metadata)  # so that push_to_hub's model card has them too
         self.model.save_pretrained(self.out / "model")
         self.log.log("end", step=self.step, **metadata, weight_sha256=digests, replicas_agree=len(set(digests)) == 1)
