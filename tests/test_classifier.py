@@ -1,0 +1,150 @@
+"""python -m train.classifier: the judge of class agreement trains, saves and loads exactly (never unpickling),
+with clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import pixelrnn
+from train import classifier as classifier_module
+from train.classifier import Classifier, accuracy, load_classifier, save_classifier, train_classifier
+from train.datasets import Split
+
+#: Three classes of 8x8 greyscale noise that the mean brightness tells apart, in label (sorted) order.
+BANDS = {"dark": (0, 64), "light": (192, 256), "mid": (96, 160)}
+SMALL = ["--width", "4", "--batch-size", "16", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A folder for the module's files, with the decoded-image cache in it and the Hub out of reach."""
+    root = tmp_path_factory.mktemp("classifier")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIXELRNN_DATA", str(root / "cache"))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        yield root
+
+
+@pytest.fixture(scope="module")
+def bands(workspace):
+    """train/ (40 images a class) and test/ (10 a class) folders of the three :data:`BANDS` classes."""
+    rng = np.random.default_rng(0)
+    root = workspace / "bands"
+    for split, count in (("train", 40), ("test", 10)):
+        for name, (low, high) in BANDS.items():
+            (root / split / name).mkdir(parents=True)
+            for k in range(count):
+                pixels = rng.integers(low, high, (8, 8)).astype(np.uint8)
+                Image.fromarray(pixels).save(root / split / name / f"{k:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def judge(bands, workspace):
+    """A classifier of the bands trained by ``python -m train.classifier``: its folder."""
+    out = workspace / "judge"
+    assert classifier_module.main(["--data", str(bands), "--out", str(out), "--epochs", "10", "--augment", *SMALL]) == 0
+    return out
+
+
+def test_the_classifier_learns_the_classes_and_says_so_in_its_config(judge, bands):
+    assert sorted(p.name for p in judge.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((judge / "config.json").read_text())
+    assert config["format"] == "pixelrnn-classifier" and config["image_shape"] == [1, 8, 8] and config["num_classes"] == 3
+    metadata = config["metadata"]
+    assert metadata["classes"] == ["dark", "light", "mid"] and metadata["dataset"] == "bands"
+    assert metadata["test_accuracy"] >= 0.9 and metadata["test_images"] == 30
+    assert metadata["train_time_s"] > 0 and "thread" in metadata["hardware"]
+    assert metadata["train_args"]["augment"] is True
+    # The accuracy recorded is the loaded classifier's on the test images.
+    classifier = load_classifier(judge)
+    images = pixelrnn.data.load_dataset(bands, split="test")
+    labels = pixelrnn.data.load_labels(bands, split="test")
+    measured = accuracy(classifier, Split(images, labels))
+    assert measured["accuracy"] == pytest.approx(metadata["test_accuracy"])
+    assert measured["per_class"] == pytest.approx(metadata["test_accuracy_per_class"])
+
+
+def test_the_classifier_needs_labels(workspace, tmp_path, capsys):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for k in range(4):
+        Image.fromarray(np.full((8, 8), 60 * k, np.uint8)).save(flat / f"{k}.png")
+    with pytest.raises(SystemExit) as exit_info:
+        classifier_module.main(["--data", str(flat), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "has no labels to learn" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_save_and_load_give_the_same_logits(tmp_path):
+    torch.manual_seed(0)
+    classifier = Classifier((3, 6, 5), levels=16, num_classes=4, width=3)
+    images = torch.randint(0, 16, (24, 3, 6, 5), generator=torch.Generator().manual_seed(0))
+    train_classifier(classifier, Split(images, torch.arange(24) % 4), epochs=2, batch_size=8, lr=0.01, progress=False)
+    classifier.metadata = {"classes": ["a", "b", "c", "d"]}
+    loaded = load_classifier(save_classifier(classifier, tmp_path / "saved"))
+    with torch.no_grad():
+        assert torch.equal(classifier(images), loaded(images))
+    assert loaded.config == classifier.config and loaded.classes == ("a", "b", "c", "d")
+    assert not loaded.training
+
+
+def test_loading_refuses_pickles_and_anything_but_a_classifier(tmp_path, judge):
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    torch.save(load_classifier(judge).state_dict(), pickled / "model.pt")
+    with pytest.raises(ValueError, match="refusing to load .*model.pt"):
+        load_classifier(pickled)
+    with pytest.raises(ValueError, match="refusing to load"):
+        load_classifier(pickled / "model.pt")
+
+    def saved_with(config_text: str):
+        folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes((judge / "model.safetensors").read_bytes())
+        (folder / "config.json").write_text(config_text)
+        return folder
+
+    config = json.loads((judge / "config.json").read_text())
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_classifier(saved_with("{format: classifier"))
+    with pytest.raises(ValueError, match=r"is a PixelRNN model's \(pixelcnn\), not a classifier's"):
+        load_classifier(saved_with(json.dumps({"model": "pixelcnn", "image_shape": [1, 8, 8], "levels": 256})))
+    with pytest.raises(ValueError, match="lacks width"):
+        load_classifier(saved_with(json.dumps({k: v for k, v in config.items() if k != "width"})))
+    with pytest.raises(ValueError, match="does not hold this classifier's weights"):
+        load_classifier(saved_with(json.dumps({**config, "width": 5})))
+    with pytest.raises(ValueError, match="levels must be an integer >= 2"):
+        load_classifier(saved_with(json.dumps({**config, "levels": "256"})))
+    broken = saved_with(json.dumps(config))
+    (broken / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="does not hold this classifier's weights"):
+        load_classifier(broken)
+
+
+def test_the_classifier_takes_integer_images_of_its_shape_and_levels():
+    classifier = Classifier((1, 8, 8), levels=256, num_classes=3, width=2).eval()
+    with pytest.raises(ValueError, match="integer images in \\[0, 256\\), got dtype torch.float32"):
+        classifier(torch.zeros(2, 1, 8, 8))
+    with pytest.raises(ValueError, match=r"images \[B, 1x8x8\] \(C, H, W\), got shape \[2, 3, 8, 8\]"):
+        classifier(torch.zeros(2, 3, 8, 8, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 256\), got \[256, 256\]"):
+        classifier(torch.full((1, 1, 8, 8), 256))
+    with pytest.raises(ValueError, match="H, W >= 4"):
+        Classifier((1, 2, 8), levels=256, num_classes=3)
+
+
+def test_augment_flips_and_shifts_each_image_within_bounds():
+    x = torch.arange(4 * 5 * 6).view(1, 4, 5, 6).repeat(64, 1, 1, 1)
+    flipped_only = classifier_module.augment(x, 0, torch.Generator().manual_seed(0))
+    is_plain = (flipped_only == x).flatten(1).all(1)
+    assert (is_plain | (flipped_only == x.flip(-1)).flatten(1).all(1)).all() and 0 < int(is_plain.sum()) < 64
+    shifted = classifier_module.augment(x, 2, torch.Generator().manual_seed(0))
+    assert shifted.shape == x.shape and not torch.equal(shifted, flipped_only)
+    assert set(shifted.unique().tolist()) <= set(x.unique().tolist()) | {0}
