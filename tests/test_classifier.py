@@ -1,5 +1,5 @@
-"""python -m train.classifier: the judge of class agreement trains, saves and loads exactly (never unpickling),
-with clear errors."""
+"""python -m train.classifier and python -m train.class_agreement: the judge trains, saves and loads exactly
+(never unpickling), and class agreement counts what a conditional model draws, with clear errors."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ import torch
 from PIL import Image
 
 import pixelrnn
+from train import class_agreement
 from train import classifier as classifier_module
+from train import train as train_module
 from train.classifier import Classifier, accuracy, load_classifier, save_classifier, train_classifier
 from train.datasets import Split
 
 #: Three classes of 8x8 greyscale noise that the mean brightness tells apart, in label (sorted) order.
 BANDS = {"dark": (0, 64), "light": (192, 256), "mid": (96, 160)}
 SMALL = ["--width", "4", "--batch-size", "16", "--threads", "1"]
+TINY_PIXELCNN = ["--model", "pixelcnn", "--hparams", '{"hidden": 8, "layers": 1, "out_hidden": 8}', "--threads", "1"]
+QUIET = ["--eval-every", "0", "--sample-every", "0", "--checkpoint-every", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,15 @@ def judge(bands, workspace):
     out = workspace / "judge"
     assert classifier_module.main(["--data", str(bands), "--out", str(out), "--epochs", "10", "--augment", *SMALL]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def conditional_model(bands, workspace):
+    """A tiny PixelCNN trained by ``python -m train --conditional`` on the bands until it draws them: its folder."""
+    out = workspace / "pixelcnn"
+    args = [*TINY_PIXELCNN, *QUIET, "--data", bands, "--conditional", "--steps", 300, "--batch-size", 16, "--lr", 0.01]
+    assert train_module.main([str(a) for a in [*args, "--out", out]]) == 0
+    return out / "model"
 
 
 def test_the_classifier_learns_the_classes_and_says_so_in_its_config(judge, bands):
@@ -148,3 +161,63 @@ def test_augment_flips_and_shifts_each_image_within_bounds():
     shifted = classifier_module.augment(x, 2, torch.Generator().manual_seed(0))
     assert shifted.shape == x.shape and not torch.equal(shifted, flipped_only)
     assert set(shifted.unique().tolist()) <= set(x.unique().tolist()) | {0}
+
+
+def test_class_agreement_of_a_model_that_learned_the_classes(conditional_model, judge, tmp_path, capsys):
+    grid = tmp_path / "agreement.png"
+    args = ["--model", conditional_model, "--classifier", judge, "--per-class", 12, "--batch-size", 8, "--threads", 1]
+    assert class_agreement.main([str(a) for a in [*args, "--json", "--grid", grid]]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [row["class"] for row in result["classes"]] == ["dark", "light", "mid"]
+    assert [row["samples"] for row in result["classes"]] == [12, 12, 12] and result["samples"] == 36
+    assert result["chance"] == pytest.approx(1 / 3)
+    assert result["agreement"] >= 0.9, "the model draws the class it is asked for, and the judge sees it"
+    assert result["classifier_test_accuracy"] == json.loads((judge / "config.json").read_text())["metadata"]["test_accuracy"]
+    assert Image.open(grid).size == (10 * 9 + 1, 3 * 9 + 1)  # one row per class, 10 samples of 8x8 each
+
+
+def test_class_agreement_counts_the_judged_classes_exactly(conditional_model, judge, monkeypatch, capsys):
+    """A stand-in sampler that draws "mid" when asked for "light": light's agreement is 0, the rest 1."""
+    centre = {0: 32, 1: 128, 2: 128}  # dark, light (drawn as mid), mid
+
+    def sample(model, n, temperature, seed, label):
+        return torch.stack([torch.full(model.image_shape, centre[int(k)]) for k in label])
+
+    monkeypatch.setattr(pixelrnn, "sample", sample)
+    args = ["--model", conditional_model, "--classifier", judge, "--per-class", 5, "--batch-size", 4]
+    assert class_agreement.main([str(a) for a in args]) == 0
+    table = capsys.readouterr().out
+    assert "| dark | 5 | 100.0% | 100.0% |" in table
+    assert "| light | 5 | 0.0% | 100.0% |" in table
+    assert "| mid | 5 | 100.0% | 100.0% |" in table
+    assert "| **all** | 15 | **66.7%** | 100.0% |" in table and "chance: 33.3%" in table
+
+
+def test_class_agreement_refuses_models_it_cannot_judge(judge, tmp_path, capsys):
+    def saved(name, **options):
+        torch.manual_seed(0)
+        model = pixelrnn.build_model("pixelcnn", levels=256, hidden=4, layers=1, out_hidden=4, **options)
+        return str(model.save_pretrained(tmp_path / name))
+
+    cases = [
+        (saved("plain", image_shape=(1, 8, 8)), "the model is unconditional"),
+        (saved("two", image_shape=(1, 8, 8), num_classes=2), "the model has 2 classes but the classifier 3"),
+        (
+            saved("small", image_shape=(1, 6, 6), num_classes=3),
+            "draws 1x6x6 images with 256 levels, but the classifier takes 1x8x8",
+        ),
+        (str(judge), "lacks model"),
+    ]
+    for model, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            class_agreement.main(["--model", model, "--classifier", str(judge)])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    named = pixelrnn.build_model("pixelcnn", (1, 8, 8), levels=256, hidden=4, layers=1, out_hidden=4, num_classes=3)
+    named.save_pretrained(tmp_path / "named", classes=["cat", "dog", "frog"])
+    with pytest.raises(SystemExit):
+        class_agreement.main(["--model", str(tmp_path / "named"), "--classifier", str(judge)])
+    assert "the model's classes ['cat', 'dog', 'frog'] are not the classifier's" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        class_agreement.main(["--model", str(tmp_path / "named"), "--classifier", str(tmp_path / "named")])
+    assert "is a PixelRNN model's (pixelcnn), not a classifier's" in capsys.readouterr().err
