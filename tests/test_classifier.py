@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from PIL import Image
 
 import pixelrnn
@@ -22,6 +24,8 @@ BANDS = {"dark": (0, 64), "light": (192, 256), "mid": (96, 160)}
 SMALL = ["--width", "4", "--batch-size", "16", "--threads", "1"]
 TINY_PIXELCNN = ["--model", "pixelcnn", "--hparams", '{"hidden": 8, "layers": 1, "out_hidden": 8}', "--threads", "1"]
 QUIET = ["--eval-every", "0", "--sample-every", "0", "--checkpoint-every", "0"]
+SHIPPED = REPO / "checkpoints" / "classifiers"
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +225,27 @@ def test_class_agreement_refuses_models_it_cannot_judge(judge, tmp_path, capsys)
     with pytest.raises(SystemExit):
         class_agreement.main(["--model", str(tmp_path / "named"), "--classifier", str(tmp_path / "named")])
     assert "is a PixelRNN model's (pixelcnn), not a classifier's" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, shape, least", [("fashion_mnist", (1, 28, 28), 0.9), ("cifar10", (3, 32, 32), 0.7)])
+def test_shipped_classifier(name, shape, least):
+    folder = SHIPPED / name
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    assert (folder / "model.safetensors").stat().st_size < 5e6, "each classifier stays under 5 MB"
+    classifier = load_classifier(folder)
+    assert classifier.image_shape == shape and classifier.levels == 256 and len(classifier.classes) == 10
+    metadata = classifier.metadata
+    assert metadata["test_accuracy"] >= least and metadata["test_images"] == 10000 and "thread" in metadata["hardware"]
+    if name == "cifar10":
+        assert "JPEG" in metadata["data"], "the metadata says the CIFAR-10 copy is lossy"
+
+
+@pytest.mark.skipif(not FASHION_MNIST_SYSTEM_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_the_shipped_fashion_mnist_classifier_classifies_real_test_images():
+    classifier = load_classifier(SHIPPED / "fashion_mnist")
+    assert classifier.classes == pixelrnn.data.class_names("fashion_mnist")
+    split = Split(
+        pixelrnn.data.load_dataset("fashion_mnist", "test")[:1000], pixelrnn.data.load_labels("fashion_mnist", "test")[:1000]
+    )
+    # The first 1000 test images: within about 3.5 standard errors of the accuracy over all 10,000.
+    assert accuracy(classifier, split)["accuracy"] == pytest.approx(classifier.metadata["test_accuracy"], abs=0.03)
