@@ -51,14 +51,18 @@ def test_shipped_checkpoint(name):
     if dataset == "binarized_mnist":  # the paper's unit, measured on the same full test set
         assert model.metadata["test_nats_per_image"] == pytest.approx(bits * math.prod(shape) * math.log(2))
     assert (directory / "README.md").read_text().startswith("---"), "a model card with Hub metadata"
+    # A class-conditional checkpoint names its classes, and every call takes one.
+    label = 0 if model.num_classes else None
+    if model.num_classes:
+        assert len(model.metadata["classes"]) == model.num_classes
     x = torch.randint(0, levels, (2, *shape), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        logits = model(x)
-        log_prob = model.log_prob(x)
+        logits = model(x, label)
+        log_prob = model.log_prob(x, label)
     assert logits.shape == (2, levels, *shape)
     assert torch.isfinite(log_prob).all()
     # A flat image (mid-grey; for binary digits, the blank background) is easy for any trained model.
     flat = torch.full((1, *shape), levels // 2 if levels > 2 else 0)
     with torch.no_grad():
-        flat_bits = pixelrnn.bits_per_dim(model.log_prob(flat), shape).item()
+        flat_bits = pixelrnn.bits_per_dim(model.log_prob(flat, label), shape).item()
     assert flat_bits < math.log2(levels)
