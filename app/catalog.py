@@ -60,6 +60,20 @@ class ModelEntry:
         return int(self.config.get("levels", 256))
 
     @property
+    def num_classes(self) -> int:
+        """Classes a class-conditional model draws from; 0 for an unconditional one."""
+        return int(self.config.get("num_classes", 0))
+
+    @property
+    def class_names(self) -> list[str]:
+        """The class of each label, by name: the model's metadata ``classes``, else ``class 0``, ``class 1``...
+        (none for an unconditional model)."""
+        names = (self.config.get("metadata") or {}).get("classes")
+        if isinstance(names, list) and len(names) == self.num_classes and all(isinstance(n, str) for n in names):
+            return list(names)
+        return [f"class {k}" for k in range(self.num_classes)]
+
+    @property
     def file_stem(self) -> str:
         """The label as a file name: ``Fashion-MNIST · Row LSTM`` -> ``fashion-mnist-row-lstm``."""
         return re.sub(r"[^A-Za-z0-9._-]+", "-", self.label).strip("-").lower()
@@ -97,9 +111,11 @@ def group_name(group: str) -> str:
 
 
 def describe(config: dict) -> str:
-    """``Fashion-MNIST · Row LSTM`` (or ``1x28x28 · Row LSTM`` when the data set is unknown)."""
+    """``Fashion-MNIST · Row LSTM`` (or ``1x28x28 · Row LSTM`` when the data set is unknown), then
+    ``· class-conditional`` for a model that draws the class it is given."""
     group = dataset_of(config) or "x".join(str(s) for s in config.get("image_shape", ()))
-    return f"{group_name(group)} · {MODEL_NAMES.get(config.get('model'), config.get('model'))}"
+    label = f"{group_name(group)} · {MODEL_NAMES.get(config.get('model'), config.get('model'))}"
+    return f"{label} · class-conditional" if config.get("num_classes") else label
 
 
 def _sort_key(entry: ModelEntry):

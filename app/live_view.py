@@ -247,17 +247,19 @@ class LiveView:
         return run
 
     # ------------------------------------------------------------------ handlers
-    def starter(self, make_run: Callable[..., LiveGeneration]):
-        """The start handler: ``make_run(session, *inputs)`` with the speed last; streams the new run.
+    def starter(self, make_run: Callable[..., LiveGeneration], inputs: int):
+        """The start handler: ``make_run(session, *values)``, taking the speed after its first ``inputs`` values;
+        streams the new run.
 
-        A run still playing is stopped, and the new one starts with the new settings.
-        API clients see ``make_run``'s parameter names, then ``speed``.
+        A run still playing is stopped, and the new one starts with the new settings. API clients see
+        ``make_run``'s first ``inputs`` parameter names, then ``speed``, then the rest (settings added later,
+        with defaults, so that clients calling by position still work).
         """
 
         def on_start(session: Session, *values):
-            *values, speed = values
+            speed = values[inputs]
             try:
-                run = make_run(session, *values)
+                run = make_run(session, *values[:inputs], *values[inputs + 1 :])
             except ValueError as error:
                 raise user_error(str(error)) from None
             run.rate = speed_rate(speed)
@@ -272,8 +274,9 @@ class LiveView:
                 previous.stop()
             yield from self.stream(session, run, run.new_player())
 
-        speed = inspect.Parameter("speed", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        on_start.__signature__ = inspect.Signature([*inspect.signature(make_run).parameters.values(), speed])
+        speed_parameter = inspect.Parameter("speed", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        session, *parameters = inspect.signature(make_run).parameters.values()
+        on_start.__signature__ = inspect.Signature([session, *parameters[:inputs], speed_parameter, *parameters[inputs:]])
         return on_start
 
     def on_resume(self, session: Session):
@@ -328,10 +331,18 @@ class LiveView:
         colors, levels = session.entry(label).image_shape[0], session.entry(label).levels
         return plot_updates([distribution_data(None, None, levels)] * colors, colors, levels)
 
-    def wire(self, session: gr.State, make_run: Callable[..., LiveGeneration], inputs: list, chooser: gr.Dropdown) -> None:
-        """Start a run with ``make_run(session, *inputs)`` when :attr:`start` is clicked; connect the controls.
+    def wire(
+        self,
+        session: gr.State,
+        make_run: Callable[..., LiveGeneration],
+        inputs: list,
+        chooser: gr.Dropdown,
+        options: list = (),
+    ) -> None:
+        """Start a run with ``make_run(session, *inputs, *options)`` when :attr:`start` is clicked; connect the controls.
 
-        API names: ``<name>_<start label>`` (``sample_generate``) starts a run, ``<name>_pause``, ``<name>_stop``... act on it.
+        API names: ``<name>_<start label>`` (``sample_generate``) starts a run, ``<name>_pause``, ``<name>_stop``... act on it;
+        the start takes ``inputs``, the speed, then ``options``.
 
         ``chooser``: the model dropdown; picking a model shows one empty chart per channel of it.
         The controls skip the queue: they answer at once, however many frames the queue is sending.
@@ -340,8 +351,8 @@ class LiveView:
         private = dict(api_visibility="private", **quiet)
         streaming = dict(show_progress="hidden", concurrency_id=GENERATE_GROUP, concurrency_limit=GENERATE_LIMIT)
         self.start.click(
-            self.starter(make_run),
-            [session, *inputs, self.speed],
+            self.starter(make_run, len(inputs)),
+            [session, *inputs, self.speed, *options],
             self.outputs,
             api_name=f"{self.name}_{self.start_label.lower()}",
             trigger_mode="multiple",  # pressed again while it runs: start again with the new settings

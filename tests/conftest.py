@@ -35,6 +35,15 @@ def tiny_checkpoints(root: Path) -> list[str]:
     return folders
 
 
+def tiny_conditional_checkpoint(root: Path) -> str:
+    """A tiny random class-conditional greyscale PixelCNN in ``root``, 8x8, 256 levels, Fashion-MNIST's ten
+    classes by name; its weights large, so that the class changes what it draws."""
+    torch.manual_seed(0)
+    model = with_large_weights(pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), levels=256, num_classes=10, **TINY))
+    classes = list(pixelrnn.data.class_names("fashion_mnist"))
+    return str(model.save_pretrained(root / "fashion_mnist-pixelcnn-conditional", dataset="fashion_mnist", classes=classes))
+
+
 def with_large_weights(model: pixelrnn.PixelModel) -> pixelrnn.PixelModel:
     """``model`` with weights drawn larger than the default initialisation, so that every dependency is visible."""
     with torch.no_grad():

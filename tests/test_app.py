@@ -20,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from conftest import TINY, free_port, tiny_checkpoints  # noqa: E402
+from conftest import TINY, free_port, tiny_checkpoints, tiny_conditional_checkpoint  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import pixelrnn  # noqa: E402
@@ -33,9 +33,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 
 from app import render  # noqa: E402
 from app.batching import Batcher  # noqa: E402
-from app.catalog import DEFAULT_CHECKPOINTS, discover  # noqa: E402
-from app.editor import editor_value, read_editor  # noqa: E402
-from app.images import STRIP_BOX, gap_for, locate, strip_scale, to_model_image  # noqa: E402
+from app.catalog import DEFAULT_CHECKPOINTS, ModelEntry, discover  # noqa: E402
+from app.classes import classes_of, label_of, picker_choices  # noqa: E402
+from app.editor import BELOW, DRAW, UNDRAWN, editor_value, read_editor  # noqa: E402
+from app.images import STRIP_BOX, display_scale, gap_for, locate, strip_scale, to_model_image, upscale  # noqa: E402
 from app.layout import create_app  # noqa: E402
 from app.live import FRAME_SHARE, MAX_FRAME_WAIT, LiveGeneration  # noqa: E402
 from app.live_view import LiveView  # noqa: E402
@@ -46,12 +47,14 @@ from app.weights import export, load_from_files, load_from_hub, publish  # noqa:
 
 GREY = "Fashion-MNIST · PixelCNN"
 RGB = "CIFAR-10 · Row LSTM"
+CONDITIONAL = "Fashion-MNIST · PixelCNN · class-conditional"
 
 
 @pytest.fixture(scope="module")
 def checkpoint_folders(tmp_path_factory) -> list[str]:
-    """The folders of the models the server serves: ``GREY``'s, then ``RGB``'s."""
-    return tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    """The folders of the models the server serves: ``GREY``'s, ``RGB``'s, then ``CONDITIONAL``'s."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    return [*tiny_checkpoints(root), tiny_conditional_checkpoint(root)]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,30 @@ def lower_half(h: int, w: int) -> torch.Tensor:
     mask = torch.zeros(h, w, dtype=torch.bool)
     mask[h // 2 :] = True
     return mask
+
+
+def drawing(image: torch.Tensor, strokes: np.ndarray) -> dict:
+    """What the ImageEditor holds after drawing on ``image`` (``LongTensor[C, H, W]``, 256 levels) with the draw
+    brush: ``strokes`` (``uint8 [H, W, 4]``, one RGBA value per model pixel) upscaled as the layer."""
+    value = editor_value(image, 256)
+    value["layers"] = [upscale(strokes, display_scale(image.shape))]
+    return value
+
+
+def editor_upload(tmp_path, value: dict) -> dict:
+    """``value`` (an editor value of arrays) as files, the way a client sends it."""
+    files = {}
+    for key, array in (("background", value["background"]), *((f"layer{k}", a) for k, a in enumerate(value["layers"]))):
+        files[key] = tmp_path / f"{key}.png"
+        Image.fromarray(array, "RGBA").save(files[key])
+    layers = [handle_file(str(path)) for key, path in files.items() if key != "background"]
+    return {"background": handle_file(str(files["background"])), "layers": layers, "composite": None}
+
+
+#: A stroke of white across row 2 (columns 1-6) and a grey pixel at (3, 2), on an 8x8 greyscale canvas.
+STROKES = np.zeros((8, 8, 4), dtype=np.uint8)
+STROKES[2, 1:7] = (255, 255, 255, 255)
+STROKES[3, 2] = (128, 128, 128, 255)
 
 
 # ---------------------------------------------------------------------------------- API
@@ -233,6 +260,25 @@ def test_the_api_documents_each_endpoint_cleanly(client):
     types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/complete_generate"]["parameters"]}
     assert types["n"] == types["speed"] == types["seed"] == "int"
     assert {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/complete_best_of_k"]["parameters"]}["k"] == "int"
+    # Settings added later come after the old ones, with defaults: clients that call by position still work.
+    sample = [(p["parameter_name"], p["python_type"]["type"]) for p in endpoints["/sample_generate"]["parameters"]]
+    assert sample == [
+        ("model", sample[0][1]),
+        ("n", "int"),
+        ("temperature", "float"),
+        ("seed", "int"),
+        ("speed", "int"),
+        ("class_name", "str"),
+    ]
+    complete = {p["parameter_name"]: p for p in endpoints["/complete_generate"]["parameters"]}
+    assert list(complete)[-4:] == ["speed", "class_name", "brush", "fill"]
+    assert (
+        complete["brush"]["python_type"]["type"] == "Literal['hole', 'draw']" and complete["brush"]["parameter_default"] == "hole"
+    )
+    assert complete["fill"]["python_type"]["type"] == "Literal['undrawn', 'below']"
+    for name in ("/complete_generate", "/complete_best_of_k", "/likelihood", "/compress"):
+        last = {p["parameter_name"]: p for p in endpoints[name]["parameters"]}["class_name"]
+        assert last["python_type"]["type"] == "str" and last["parameter_default"] == "any", name
 
 
 def test_user_errors_log_one_line_and_hang_ups_no_traceback(server, caplog, capsys):
@@ -291,13 +337,85 @@ def test_best_of_k_ranks_completions(client, tmp_path):
     assert len(bits) == 4 and bits == sorted(bits)
 
 
-def test_likelihood_scores_every_model_of_the_data_set(client, tmp_path):
+def test_the_class_picked_reaches_the_sampler_and_unconditional_models_take_none(client, checkpoint_folders):
+    def sample(model: str, **settings) -> torch.Tensor:
+        job = client.submit(model=model, n=2, temperature=1.0, seed=0, speed=10, api_name="/sample_generate", **settings)
+        job.result(timeout=120)
+        return torch.tensor(job.outputs()[-1][-1]["images"])
+
+    conditional = pixelrnn.load(checkpoint_folders[2])
+    boots, trousers = sample(CONDITIONAL, class_name="Ankle boot"), sample(CONDITIONAL, class_name="Trouser")
+    assert torch.equal(boots, pixelrnn.sample(conditional, 2, seed=0, label=9))
+    assert torch.equal(trousers, pixelrnn.sample(conditional, 2, seed=0, label=1))
+    assert not torch.equal(boots, trousers)
+    with pytest.raises(Exception, match="draws the class it is given: pick one of 'T-shirt/top', 'Trouser'"):
+        sample(CONDITIONAL)
+    with pytest.raises(Exception, match="has no class 'Boot'"):
+        sample(CONDITIONAL, class_name="Boot")
+    # An unconditional model draws no class: an old client's call, and a class it ignores, draw the same.
+    unconditional = pixelrnn.sample(pixelrnn.load(checkpoint_folders[0]), 2, seed=0)
+    assert torch.equal(sample(GREY), unconditional) and torch.equal(sample(GREY, class_name="Bag"), unconditional)
+
+
+def test_drawn_pixels_are_kept_and_the_model_fills_in_below_them_as_the_class_picked(client, tmp_path, checkpoint_folders):
+    blank = torch.zeros(1, 8, 8, dtype=torch.long)
+    value = drawing(blank, STROKES)
+    image, mask = read_editor(value, (1, 8, 8), 256, DRAW, BELOW)
+    job = client.submit(
+        editor=editor_upload(tmp_path, value),
+        model=CONDITIONAL,
+        n=2,
+        temperature=1.0,
+        seed=0,
+        speed=10,
+        class_name="Bag",
+        brush=DRAW,
+        fill=BELOW,
+        api_name="/complete_generate",
+    )
+    job.result(timeout=120)
+    final = torch.tensor(job.outputs()[-1][-1]["images"])
+    assert final.shape == (2, 1, 8, 8) and final[:, 0, 2, 1:7].eq(255).all() and final[:, 0, 3, 2].eq(128).all()
+    assert final[:, :, :4].eq(image[:, :4]).all() and mask[4:].all() and not mask[:4].any()  # the rows above kept
+    model = pixelrnn.load(checkpoint_folders[2])
+    assert torch.equal(final, pixelrnn.sample(model, 2, image, mask, seed=0, label=8))
+
+    # Best of K takes the drawing and the class too: everything not drawn, redone as bags.
+    ranked = client.predict(
+        editor=editor_upload(tmp_path, value),
+        model=CONDITIONAL,
+        k=4,
+        temperature=1.0,
+        seed=0,
+        class_name="Bag",
+        brush=DRAW,
+        fill=UNDRAWN,
+        api_name="/complete_best_of_k",
+    )
+    image, mask = read_editor(value, (1, 8, 8), 256, DRAW, UNDRAWN)
+    expected = pixelrnn.complete(model, image, mask, k=4, seed=0, label=8)
+    shown = pixelrnn.bits_per_dim(expected.log_probs, model.image_shape)
+    assert [item["caption"] for item in ranked] == [f"#{r + 1} · {float(b):.3f} bits/dim" for r, b in enumerate(shown)]
+
+
+def test_likelihood_scores_every_model_of_the_data_set(client, tmp_path, checkpoint_folders):
     picture = tmp_path / "shirt.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8), dtype=np.uint8), "L").save(picture)
     value = {"background": handle_file(str(picture)), "layers": [], "composite": handle_file(str(picture))}
     items, summary = client.predict(group="fashion_mnist", editor=value, api_name="/likelihood")
-    assert [item["caption"].split(" · ")[0] for item in items] == ["the image", "PixelCNN"]
-    assert "bits/dim" in summary
+    # The class-conditional model scores the image as the class it finds most likely, and says which.
+    model = pixelrnn.load(checkpoint_folders[2])
+    image = to_model_image(Image.open(picture), model.image_shape, model.levels)
+    with torch.no_grad():
+        likeliest = int(model.log_prob(image.expand(10, -1, -1, -1), torch.arange(10)).argmax())
+    names = model.metadata["classes"]
+    assert [item["caption"].split(" · ")[0] for item in items] == ["the image", "PixelCNN", f"PixelCNN given {names[likeliest]}"]
+    assert "bits/dim" in summary and "the class it finds most likely" in summary
+    items, _ = client.predict(group="fashion_mnist", editor=value, class_name="Bag", api_name="/likelihood")
+    bits = float(pixelrnn.pixel_bits(model, image, names.index("Bag")).mean())
+    assert items[2]["caption"] == f"PixelCNN given Bag · {bits:.3f} bits/dim"
+    with pytest.raises(Exception, match="has no class 'Boot'; its classes are 'T-shirt/top'"):
+        client.predict(group="fashion_mnist", editor=value, class_name="Boot", api_name="/likelihood")
 
 
 def picture_value(tmp_path, pixels: np.ndarray) -> dict:
@@ -337,6 +455,25 @@ def test_compress_sizes_the_file_beside_png_and_the_file_decodes_back_live(clien
     progress = decode_live(client, RGB, path)
     assert progress["state"] == "Done" and progress["count"] == progress["total"] == dims
     assert torch.equal(torch.tensor(progress["images"]), image[None])
+
+
+def test_a_class_conditional_model_compresses_given_the_class_picked_and_the_file_keeps_it(client, tmp_path, checkpoint_folders):
+    pixels = np.random.default_rng(5).integers(0, 256, (8, 8), dtype=np.uint8)
+    image = torch.from_numpy(pixels)[None].long()
+    model = pixelrnn.load(checkpoint_folders[2])
+    for name, label in (("Bag", 8), ("any", None)):
+        path, table = client.predict(
+            editor=picture_value(tmp_path, pixels), model=CONDITIONAL, class_name=name, api_name="/compress"
+        )
+        with torch.no_grad():
+            every = model.log_prob(image.expand(10, -1, -1, -1), torch.arange(10))
+        label = int(every.argmax()) if label is None else label  # any: the class that makes the smallest file
+        bits = float(pixelrnn.bits_per_dim(every[label : label + 1], model.image_shape)[0])
+        rows = {row[0]: row[2] for row in table["data"]}
+        assert rows[f"the model's -log2 p(x | {model.metadata['classes'][label]})"] == pytest.approx(bits, abs=1e-3)
+        blob = Path(path).read_bytes()
+        assert torch.equal(pixelrnn.decompress(model, blob), image)
+        assert torch.equal(torch.tensor(decode_live(client, CONDITIONAL, path)["images"]), image[None])
 
 
 def test_files_that_do_not_decode_are_refused_with_a_message(client, tmp_path):
@@ -397,6 +534,58 @@ def test_editor_round_trip_and_quantization():
     assert back.equal(image) and back_mask.equal(mask)
     with pytest.raises(ValueError, match="no image"):
         read_editor(None, (3, 5, 7), 4)
+
+
+def test_the_draw_brush_makes_strokes_known_pixels_quantised_and_the_hole_follows_the_rule():
+    levels, shape = 4, (3, 4, 5)
+    background = torch.randint(0, levels, shape, generator=torch.Generator().manual_seed(6))
+    value = editor_value(background, levels)
+    scale = display_scale(shape)
+    layer = np.zeros((*value["background"].shape[:2], 4), dtype=np.uint8)
+    layer[1 * scale : 2 * scale, 1 * scale : 2 * scale] = (255, 0, 0, 255)  # (1, 1): red
+    layer[1 * scale : 2 * scale, 3 * scale : 4 * scale] = (200, 100, 30, 255)  # (1, 3): a colour between the levels
+    layer[2 * scale : 2 * scale + scale // 2, 0:scale] = (255, 255, 255, 255)  # (2, 0): half covered, white
+    layer[0 : scale // 8, 4 * scale : 5 * scale] = (255, 255, 255, 255)  # (0, 4): an eighth covered: not drawn
+    value["layers"] = [layer]
+    drawn = torch.zeros(4, 5, dtype=torch.bool)
+    drawn[1, 1] = drawn[1, 3] = drawn[2, 0] = True
+    colours = {(1, 1): (255, 0, 0), (1, 3): (200, 100, 30), (2, 0): (255, 255, 255)}
+
+    image, mask = read_editor(value, shape, levels, DRAW, UNDRAWN)
+    assert mask.equal(~drawn) and image[:, ~drawn].equal(background[:, ~drawn])
+    for (i, j), colour in colours.items():  # the stroke's colour quantised, not blended with the background
+        expected = to_model_image(np.array([[colour]], dtype=np.uint8), (3, 1, 1), levels)[:, 0, 0]
+        assert image[:, i, j].equal(expected), (i, j)
+    assert image[:, 1, 3].tolist() == [2, 1, 0]  # 200, 100, 30 of 256 -> levels 0-3
+
+    below_image, below = read_editor(value, shape, levels, DRAW, BELOW)
+    assert below_image.equal(image) and not below[:3].any() and below[3:].all()  # rows below row 2, the last drawn
+
+    grey, _ = read_editor(value, (1, 4, 5), levels, DRAW, UNDRAWN)  # a greyscale model: the colour's grey
+    assert grey[0, 1, 1] == to_model_image(np.array([[[255, 0, 0]]], dtype=np.uint8), (1, 1, 1), levels)[0, 0, 0]
+
+    hole_image, hole = read_editor(value, shape, levels)  # the hole brush, as it was: strokes mark what to redo
+    assert hole_image.equal(background) and hole.equal(drawn)
+    value["layers"] = []
+    with pytest.raises(ValueError, match="Nothing is drawn"):
+        read_editor(value, shape, levels, DRAW, BELOW)
+    assert read_editor(value, shape, levels, DRAW, UNDRAWN)[1].all()  # nothing drawn: everything to generate
+
+
+def test_class_pickers_list_the_model_classes_by_name(tmp_path):
+    tiny_checkpoints(tmp_path)
+    tiny_conditional_checkpoint(tmp_path)
+    entries = discover([tmp_path])[0]
+    grey, conditional = (e for e in entries if e.dataset == "fashion_mnist")
+    assert conditional.label == CONDITIONAL and conditional.class_names[9] == "Ankle boot" and grey.class_names == []
+    assert picker_choices(grey.class_names) == dict(choices=["any"], value="any", visible=False, info=None)
+    drawing_choices = picker_choices(conditional.class_names, current="Bag")
+    assert drawing_choices["choices"] == conditional.class_names and drawing_choices["value"] == "Bag"
+    assert picker_choices(conditional.class_names, scoring=True)["choices"][:2] == ["any", "T-shirt/top"]
+    assert classes_of([grey, conditional]) == conditional.class_names
+    unnamed = ModelEntry("x", {**conditional.config, "metadata": {}}, conditional.source)
+    assert unnamed.class_names == [f"class {k}" for k in range(10)]
+    assert label_of(grey, "Bag") is None and label_of(conditional, "Bag") == 8
 
 
 def test_clicks_map_to_sample_and_pixel():
