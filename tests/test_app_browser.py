@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, free_port, tiny_checkpoints
+from conftest import REPO, free_port, tiny_checkpoints, tiny_conditional_checkpoint
 from PIL import Image
 
 import pixelrnn
+from app.catalog import discover
 from app.gallery import gallery_items
-from app.images import to_model_image
+from app.images import gap_for, strip_scale, to_model_image
 from app.live import VIEW_LAG
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,6 +56,7 @@ def checkpoints(tmp_path_factory) -> str:
         return os.environ["PIXELRNN_APP_CHECKPOINTS"]
     root = tmp_path_factory.mktemp("checkpoints")
     tiny_checkpoints(root)
+    tiny_conditional_checkpoint(root)
     return str(root)
 
 
@@ -174,6 +176,53 @@ def paint_stroke(page, selector: str, y: float) -> None:
         for k in range(1, 11):
             page.mouse.move(box["x"] + box["width"] * (0.3 + 0.04 * k), top, steps=2)
         page.mouse.up()
+
+
+def choose(page, selector: str, option: str) -> None:
+    """Pick ``option`` from the dropdown ``selector``."""
+    page.click(f"{selector} input")
+    page.get_by_role("option", name=option, exact=True).click()
+    time.sleep(1.0)  # the tab follows the choice
+
+
+def run_to_the_end(page, view: str, timeout: float = 180) -> re.Match:
+    """Press the start button of ``view`` and wait for that run to be ``Done``; the match of ``Done · (total) /``.
+
+    The status is watched from the page's own script: a run at full speed may say Generating only for a moment,
+    and until it does the status still says how the last run ended.
+    """
+    page.evaluate(
+        """(view) => {
+        const target = document.querySelector(`#${view}-status`);
+        window.runLog = [];
+        window.runObserver?.disconnect();
+        window.runObserver = new MutationObserver(() => window.runLog.push(target.innerText));
+        window.runObserver.observe(target, {subtree: true, childList: true, characterData: true});
+        document.querySelector(`#${view}-generate`).click();
+    }""",
+        view,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = page.evaluate("() => window.runLog")
+        started = next((k for k, text in enumerate(log) if "Generating" in text), None)
+        found = started is not None and next((m for t in log[started:] if (m := re.search(r"Done · (\d+) /", t))), None)
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"the run of {view} never ended; its status says {status(page, view)!r}")
+
+
+def samples_shown(page, view: str, model: pixelrnn.PixelModel, n: int) -> torch.Tensor:
+    """The samples the picture of ``view`` shows, read back at the model's size: ``LongTensor[n, C, H, W]``."""
+    with urllib.request.urlopen(page.locator(f"#{view}-picture img").get_attribute("src")) as response:
+        strip = Image.open(io.BytesIO(response.read()))
+        strip.load()
+    _, h, w = model.image_shape
+    scale = strip_scale(model.image_shape, n)
+    width, gap = w * scale, gap_for(scale)
+    crops = [strip.crop((k * (width + gap), 0, k * (width + gap) + width, h * scale)) for k in range(n)]
+    return torch.stack([to_model_image(crop, model.image_shape, model.levels) for crop in crops])
 
 
 def box(page, selector: str) -> dict:
@@ -413,6 +462,53 @@ def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path)
         decoded = to_model_image(shown, model.image_shape, model.levels)
     assert torch.equal(decoded, picked)
     screenshot(page, shots / "compress.png")
+
+
+def test_draw_pick_a_class_and_the_drawing_comes_back_in_every_sample(page, checkpoints):
+    """On a blank canvas, draw two strokes with the draw brush, pick a class of a class-conditional model and generate:
+    once filling in everything not drawn, once the rows below the drawing. The drawn pixels come back in every sample,
+    and the samples are the ones the library draws for that drawing and that class."""
+    entry = next((e for e in discover([checkpoints])[0] if e.num_classes), None)
+    if entry is None:
+        pytest.skip(f"no class-conditional model in {checkpoints}")
+    model, label = entry.model(), entry.num_classes - 1
+    _, h, w = model.image_shape
+    open_tab(page, "Complete")
+    assert not page.locator("#complete-class").is_visible()  # the first model is unconditional: no class to pick
+    choose(page, "#complete-model", entry.label)
+    choose(page, "#complete-class", entry.class_names[label])
+    page.locator("#complete-brush").get_by_text("Draw", exact=True).click()
+    time.sleep(1.0)
+    assert page.locator("#complete-fill").is_visible() and not page.locator("#complete-lower-half").is_visible()
+    page.click("#complete-blank")  # black, and nothing drawn yet
+    time.sleep(1.0)
+    paint_stroke(page, "#complete-editor", 0.3)  # the draw brush's first colour: white
+    paint_stroke(page, "#complete-editor", 0.5)
+    set_speed(page, "complete", "max")
+
+    def generate() -> tuple[int, torch.Tensor]:
+        total = int(run_to_the_end(page, "complete").group(1))
+        time.sleep(0.5)  # the picture lands with the status
+        return total, samples_shown(page, "complete", model, 2)
+
+    undrawn_total, undrawn = generate()
+    page.locator("#complete-fill").get_by_text("Below the last drawn row").click()
+    time.sleep(0.5)
+    below_total, below = generate()
+
+    # Below the drawing: the rows above it are known, black but for the strokes, the same in both samples.
+    kept = h - below_total // (w * model.colors)
+    assert 0 < kept < h and torch.equal(below[0, :, :kept], below[1, :, :kept])
+    drawn = below[0, :, :kept].eq(model.levels - 1).all(0)
+    assert below[0, :, :kept][:, ~drawn].eq(0).all()
+    drawn = torch.cat([drawn, torch.zeros(h - kept, w, dtype=torch.bool)])
+    assert int(drawn.sum()) * model.colors == model.colors * h * w - undrawn_total > 0  # the strokes, and nothing else, known
+    assert undrawn[:, :, drawn].eq(model.levels - 1).all()  # every sample keeps the drawing
+    image = drawn.long().expand(model.colors, h, w) * (model.levels - 1)
+    rows_below = torch.zeros(h, w, dtype=torch.bool)
+    rows_below[kept:] = True
+    assert torch.equal(below, pixelrnn.sample(model, 2, image, rows_below, seed=0, label=label))
+    assert torch.equal(undrawn, pixelrnn.sample(model, 2, image, ~drawn, seed=0, label=label))
 
 
 # ---------------------------------------------------------------------------------- 400 px
