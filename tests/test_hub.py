@@ -108,7 +108,7 @@ def test_a_model_built_from_its_class_saves_and_loads(tmp_path):
     model = MultiScalePixelRNN((3, 4, 4), 4, hidden=6, layers=1, out_hidden=8, cond_channels=4)
     assert model.config == {
         "model": "multiscale", "image_shape": [3, 4, 4], "levels": 4, "base": "row_lstm", "factor": 2,
-        "hidden": 6, "layers": 1, "out_hidden": 8, "cond_channels": 4,
+        "hidden": 6, "layers": 1, "out_hidden": 8, "cond_channels": 4, "num_classes": 0,
     }  # fmt: skip
     assert model.small.config["model"] == "row_lstm"  # a part records its own arguments, not its owner's
     model.save_pretrained(tmp_path)
@@ -156,6 +156,7 @@ def test_config_json_holds_the_build_arguments_and_the_metadata(tmp_path):
         "layers": 1,
         "out_hidden": 8,
         "cond_channels": 4,
+        "num_classes": 0,
         "metadata": {
             "dataset": "cifar10",
             "hardware": "1x H100",
