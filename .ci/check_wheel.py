@@ -22,6 +22,7 @@ site = Path(sys.argv[1]).resolve()
 for module in (app, pixelrnn, train):
     assert Path(module.__file__).resolve().is_relative_to(site), f"{module.__name__} was imported from {module.__file__}"
 assert (Path(app.__file__).parent / "style.css").is_file(), "the wheel lacks app/style.css"
+assert (Path(app.__file__).parent / "freeze.js").is_file(), "the wheel lacks app/freeze.js"
 # What the checkout beside this script ships, which the wheel must carry.
 checkout = Path(__file__).resolve().parents[1]
 shipped = [d for d in (checkout / "checkpoints").iterdir() if (d / "config.json").is_file()]

@@ -25,7 +25,7 @@ from .classes import ANY, class_picker, follow, scoring_label
 from .editor import read_picture
 from .errors import user_error
 from .live import LiveGeneration
-from .live_view import LiveView
+from .live_view import DECODING, LiveView
 from .picker import Picker
 from .session import Session
 
@@ -121,7 +121,7 @@ def build(session: gr.State, labels: list[str], initial) -> gr.Dropdown:
             )
             packed_in = gr.File(label=f"A {SUFFIX} file", file_types=[SUFFIX], elem_id="compress-packed")
         view = LiveView.build(
-            "compress", initial.image_shape[0] if initial else 3, label="Decoded", start_label="Decode", running="Decoding"
+            "compress", initial.image_shape[0] if initial else 3, label="Decoded", start_label="Decode", running=DECODING
         )
     picker.wire(session, model, lambda s, label: s.entry(label))
     follow(session, model, class_name, lambda s, label: [s.entry(label)], scoring=True)

@@ -21,10 +21,12 @@ and the stream's last frame brings the picture and the charts.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 
@@ -42,6 +44,10 @@ SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, math.inf)
 DEFAULT_SPEED = 6
 #: While playing, the charts are redrawn at most this often (the picture at up to :data:`app.live.MAX_FPS`).
 CHART_FPS = 2.0
+#: The states of a run that plays, shown first on its status line: a generation's and a decoding's.
+GENERATING, DECODING = "Generating", "Decoding"
+#: The page's script: Pause and Stop freeze the picture at the click (see freeze.js), while a run plays.
+FREEZE_JS = (Path(__file__).with_name("freeze.js")).read_text().replace("RUNNING_STATES", json.dumps([GENERATING, DECODING]))
 #: Generation streams share this concurrency group.
 GENERATE_GROUP = "generate"
 #: At most this many streams play at once, more than the queue's default for other events: a stream mostly
@@ -82,11 +88,11 @@ class LiveView:
     progress: gr.JSON
     #: The label of the button that starts a run, and the state shown while one plays.
     start_label: str = "Generate"
-    running: str = "Generating"
+    running: str = GENERATING
 
     @classmethod
     def build(
-        cls, name: str, colors: int = 3, label: str = "Samples", start_label: str = "Generate", running: str = "Generating"
+        cls, name: str, colors: int = 3, label: str = "Samples", start_label: str = "Generate", running: str = GENERATING
     ) -> LiveView:
         """Create, inside the current row, a column with the start button, samples, controls and charts, and the speed below.
 

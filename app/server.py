@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from .errors import configure_logging
+from .live_view import FREEZE_JS
 from .uploads import MAX_UPLOAD_BYTES
 
 #: Generations (and other heavy events) run at once; more wait in the queue.
@@ -32,5 +33,6 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, sha
         quiet=not block,
         theme=THEME,
         css=CSS,
+        js=FREEZE_JS,
         footer_links=["api", "gradio"],
     )

@@ -215,7 +215,7 @@ def run_to_the_end(page, view: str, timeout: float = 180) -> re.Match:
 
 def samples_shown(page, view: str, model: pixelrnn.PixelModel, n: int) -> torch.Tensor:
     """The samples the picture of ``view`` shows, read back at the model's size: ``LongTensor[n, C, H, W]``."""
-    with urllib.request.urlopen(page.locator(f"#{view}-picture img").get_attribute("src")) as response:
+    with urllib.request.urlopen(page.locator(f"#{view}-picture img:not(.frozen-frame)").get_attribute("src")) as response:
         strip = Image.open(io.BytesIO(response.read()))
         strip.load()
     _, h, w = model.image_shape
@@ -229,8 +229,9 @@ def box(page, selector: str) -> dict:
     return page.locator(selector).first.bounding_box()
 
 
-def click_and_time(page, view: str, button: str, word: str) -> tuple[float, int]:
-    """Click ``button`` of ``view`` from the page's own script; seconds until its status says ``word``, sub-pixels drawn since.
+def click_and_time(page, view: str, button: str, word: str) -> tuple[float, int, int]:
+    """Click ``button`` of ``view`` from the page's own script; seconds until its status says ``word``, sub-pixels drawn
+    since, and how many of the browser's frames until then showed another picture than the one on screen at the click.
 
     The sub-pixels are counted from the frame on screen at the click to the one that says ``word``.
     """
@@ -244,17 +245,31 @@ def click_and_time(page, view: str, button: str, word: str) -> tuple[float, int]
         view,
     )
     clicked, before = page.evaluate(
-        """([view, button]) => {
-        const t = performance.now();
+        """([view, button, word]) => {
+        // What the user sees: the frozen copy of the picture (app/freeze.js) where there is one, else the picture.
+        const seen = () => {
+            const shown = document.querySelector(`#${view}-picture .frozen-frame`)
+                || document.querySelector(`#${view}-picture img`);
+            return shown ? shown.src : null;
+        };
+        const status = document.querySelector(`#${view}-status`);
+        const t = performance.now(), picture = seen();
         document.querySelector(`#${view}-${button}`).click();
-        return [t, document.querySelector(`#${view}-status`).innerText];
+        window.otherPictures = 0;
+        const watch = () => {
+            if (status.innerText.includes(word)) return;
+            if (seen() !== picture) window.otherPictures += 1;
+            requestAnimationFrame(watch);
+        };
+        watch();
+        return [t, status.innerText];
     }""",
-        [view, button],
+        [view, button, word],
     )
     wait_for_status(page, view, word, timeout=30)
     shown, after = next((t, text) for t, text in page.evaluate("() => window.statusLog") if word in text)
     count = lambda text: int(re.search(r"(\d+) / \d+ sub-pixels", text).group(1))  # noqa: E731
-    return (shown - clicked) / 1000, count(after) - count(before)
+    return (shown - clicked) / 1000, count(after) - count(before), page.evaluate("() => window.otherPictures")
 
 
 def captions_whole(page, selector: str) -> list[str]:
@@ -292,7 +307,7 @@ def test_paint_generate_pause_step(page, shots):
     started = wait_for_status(page, "complete", rf"Generating · (\d+) / (?!{lower_half} )(\d+)")
     total = int(started.group(2))
     assert total > lower_half  # the stroke made the hole larger
-    assert page.locator("#complete-picture img").count() == 1
+    assert page.locator("#complete-picture img:not(.frozen-frame)").count() == 1
     page.locator(".softmax svg").first.wait_for(state="visible", timeout=60_000)
 
     page.click("#complete-pause")
@@ -304,7 +319,7 @@ def test_paint_generate_pause_step(page, shots):
         count = int(wait_for_status(page, "complete", rf"Paused · (?!{count} /)(\d+) /").group(1))
 
     # Click the middle of the first row of the lower half in the first sample: its distribution comes back.
-    picture = page.locator("#complete-picture img")
+    picture = page.locator("#complete-picture img:not(.frozen-frame)")
     frame = picture.bounding_box()
     natural = picture.evaluate("e => [e.naturalWidth, e.naturalHeight]")
     zoom = min(frame["width"] / natural[0], frame["height"] / natural[1], 1)  # object-fit: scale-down
@@ -330,8 +345,12 @@ def test_pause_and_stop_answer_at_once(page):
     for button, word, again in (("pause", "Paused", "generate"), ("stop", "Stopped", "resume")):
         page.click(f"#complete-{again}")
         wait_for_status(page, "complete", r"Generating · ([5-9]|\d\d+) /")
-        seconds, drawn = click_and_time(page, "complete", button, word)
-        print(f"{button}: the view said {word} after {seconds:.2f} s, {drawn} sub-pixels after the one on screen")
+        seconds, drawn, moved = click_and_time(page, "complete", button, word)
+        print(
+            f"{button}: the view said {word} after {seconds:.2f} s, {drawn} sub-pixels after the one on screen; "
+            f"{moved} of the browser's frames in between showed another picture"
+        )
+        assert moved == 0  # the picture froze at the click
         assert seconds < STOP_SECONDS and -rate * (VIEW_LAG + 0.5) <= drawn <= 2
 
 
@@ -457,7 +476,7 @@ def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path)
     wait_for_status(page, "compress", r"Decoding · \d+ /")
     wait_for_status(page, "compress", rf"Done · {picked.numel()} / {picked.numel()}", timeout=180)
     # The decoded picture as shown, every model pixel a square of one colour, back at the model's size.
-    with urllib.request.urlopen(page.locator("#compress-picture img").get_attribute("src")) as response:
+    with urllib.request.urlopen(page.locator("#compress-picture img:not(.frozen-frame)").get_attribute("src")) as response:
         shown = Image.open(io.BytesIO(response.read()))
         decoded = to_model_image(shown, model.image_shape, model.levels)
     assert torch.equal(decoded, picked)
