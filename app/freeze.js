@@ -11,6 +11,7 @@
   const freeze = (view) => {
     const picture = document.querySelector(`#${view}-picture img:not(.frozen-frame)`);
     const status = document.querySelector(`#${view}-status`);
+    if (window.pixelrnnFreeze === false) return; // bench/pause_stop.py measures the view without the freeze too
     if (!picture || !status || !RUNNING.includes(state(status))) return;
     document.querySelectorAll(`#${view}-picture .frozen-frame`).forEach((old) => old.remove());
     const cover = picture.cloneNode();
