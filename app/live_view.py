@@ -289,8 +289,12 @@ class LiveView:
         run = self.run_of(session)
         yield from self.stream(session, run, run.new_player())
 
-    def on_pause(self, session: Session) -> None:
-        self.run_of(session).pause()
+    def on_pause(self, session: Session, shown: dict | None = None) -> None:
+        """Pause; ``shown``: the progress of the frame the browser shows (:attr:`progress`), or ``None`` (API clients)."""
+        run = self.run_of(session)
+        # The click carries the frame on screen: the run lands on it even when the click overtakes its confirmation.
+        self.on_shown(session, shown)
+        run.pause()
 
     def stepper(self, action: Callable[[LiveGeneration], int]):
         """A handler that advances the run with ``action`` (e.g. :meth:`LiveGeneration.step_row`) and shows it."""
@@ -302,8 +306,10 @@ class LiveView:
 
         return on_step
 
-    def on_stop(self, session: Session):
+    def on_stop(self, session: Session, shown: dict | None = None):
+        """Stop for good; ``shown`` as in :meth:`on_pause`."""
         run = self.run_of(session)
+        self.on_shown(session, shown)
         streaming = run.playing
         run.stop()
         if streaming:  # the stream shows the picture and the charts itself (see stream): the state alone, at once
@@ -365,7 +371,7 @@ class LiveView:
             **streaming,
         )
         self.resume.click(self.on_resume, [session], self.outputs, api_name=f"{self.name}_resume", **streaming)
-        self.pause.click(self.on_pause, [session], None, api_name=f"{self.name}_pause", **quiet)
+        self.pause.click(self.on_pause, [session, self.progress], None, api_name=f"{self.name}_pause", **quiet)
         for button, action, api_name in (
             (self.step_pixel, LiveGeneration.step_pixel, "step_pixel"),
             (self.step_row, LiveGeneration.step_row, "step_row"),
@@ -374,7 +380,7 @@ class LiveView:
             button.click(self.stepper(action), [session], self.outputs, api_name=f"{self.name}_{api_name}", **quiet)
         # No cancels=[...] of the streams: a stopped run ends its stream at its next step anyway, and a Stop
         # pressed while a start is still on its way would cancel the new stream and leave its run hanging.
-        self.stop.click(self.on_stop, [session], self.outputs, api_name=f"{self.name}_stop", **quiet)
+        self.stop.click(self.on_stop, [session, self.progress], self.outputs, api_name=f"{self.name}_stop", **quiet)
         self.speed.change(self.on_speed, [session, self.speed], None, **private)
         self.progress.change(self.on_shown, [session, self.progress], None, **private)
         self.picture.select(self.on_select, [session], self.outputs, **private)

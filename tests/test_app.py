@@ -196,6 +196,21 @@ def test_pause_step_resume_stop_and_the_worker_is_freed(client):
     assert state["state"] == "Stopped" and "Stop ends a generation for good" in message and "press Generate" in message
 
 
+def test_pause_and_stop_land_on_the_frame_the_click_says_is_on_screen(client):
+    """The browser sends the progress of the frame it shows with Pause and Stop: the run goes back to it, even when
+    that frame's confirmation has not come (here it never does: a client that confirms nothing)."""
+    for button, state in (("pause", "Paused"), ("stop", "Stopped")):
+        job = client.submit(model=GREY, n=1, temperature=1.0, seed=0, speed=5, api_name="/sample_generate")
+        deadline = time.monotonic() + 60
+        while not (job.outputs() and job.outputs()[-1][-1]["count"] >= 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = job.outputs()[0][-1]  # the run's first frame, as if the screen still showed it
+        client.predict(first, api_name=f"/sample_{button}")
+        job.result(timeout=30)
+        last = job.outputs()[-1][-1]
+        assert last["state"] == state and last["count"] == first["count"] < 3
+
+
 def test_generate_again_while_it_runs_starts_over_with_the_new_settings(client):
     first = client.submit(model=GREY, n=1, temperature=1.0, seed=0, speed=1, api_name="/sample_generate")
     deadline = time.monotonic() + 60
@@ -254,6 +269,9 @@ def test_pause_goes_back_to_the_frame_the_viewer_confirmed():
 def test_the_api_documents_each_endpoint_cleanly(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/lambda" not in endpoints
+    for name in ("/sample_pause", "/sample_stop"):  # the frame on screen, which the browser sends: optional
+        (shown,) = endpoints[name]["parameters"]
+        assert shown["parameter_name"] == "shown" and shown["parameter_has_default"], name
     assert [r["label"] for r in endpoints["/likelihood"]["returns"]][1] == "summary"
     returns = [r["label"] for r in endpoints["/sample_generate"]["returns"]]
     assert returns == ["Samples", "channel 1 softmax", "channel 2 softmax", "channel 3 softmax", "status", "progress"]

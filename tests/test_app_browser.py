@@ -158,6 +158,8 @@ def set_speed(page, view: str, label: str) -> None:
 
 
 def screenshot(page, path: Path, full_page: bool = True) -> None:
+    # The messages of earlier steps (a toast stays for seconds) would cover the view the picture is of.
+    page.evaluate("() => document.querySelectorAll('.toast-close').forEach((close) => close.click())")
     time.sleep(1.0)  # the charts draw asynchronously after their data arrives
     page.screenshot(path=path, full_page=full_page)
 
@@ -483,7 +485,7 @@ def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path)
     screenshot(page, shots / "compress.png")
 
 
-def test_draw_pick_a_class_and_the_drawing_comes_back_in_every_sample(page, checkpoints):
+def test_draw_pick_a_class_and_the_drawing_comes_back_in_every_sample(page, checkpoints, shots):
     """On a blank canvas, draw two strokes with the draw brush, pick a class of a class-conditional model and generate:
     once filling in everything not drawn, once the rows below the drawing. The drawn pixels come back in every sample,
     and the samples are the ones the library draws for that drawing and that class."""
@@ -514,6 +516,7 @@ def test_draw_pick_a_class_and_the_drawing_comes_back_in_every_sample(page, chec
     page.locator("#complete-fill").get_by_text("Below the last drawn row").click()
     time.sleep(0.5)
     below_total, below = generate()
+    screenshot(page, shots / "draw.png")
 
     # Below the drawing: the rows above it are known, black but for the strokes, the same in both samples.
     kept = h - below_total // (w * model.colors)
