@@ -499,8 +499,8 @@ def test_draw_pick_a_class_and_the_drawing_comes_back_in_every_sample(page, chec
     choose(page, "#complete-model", entry.label)
     choose(page, "#complete-class", entry.class_names[label])
     page.locator("#complete-brush").get_by_text("Draw", exact=True).click()
-    time.sleep(1.0)
-    assert page.locator("#complete-fill").is_visible() and not page.locator("#complete-lower-half").is_visible()
+    page.locator("#complete-fill").wait_for(state="visible", timeout=30_000)
+    page.locator("#complete-lower-half").wait_for(state="hidden", timeout=30_000)
     page.click("#complete-blank")  # black, and nothing drawn yet
     time.sleep(1.0)
     paint_stroke(page, "#complete-editor", 0.3)  # the draw brush's first colour: white
@@ -545,6 +545,7 @@ def test_layout_fits_400(browser, app_url, shots):
         assert not page.get_by_role("button", name="More tabs").is_visible()
         assert no_sideways_scroll(page, "#complete-gallery") and not captions_whole(page, "#complete-gallery")
         # The charts before anything is drawn: titled by channel, their y axis from 0 to 1 (not 0.000000).
+        page.locator(".softmax svg text").first.wait_for(timeout=30_000)  # drawn after the page, slowly on a busy machine
         texts = page.evaluate("() => [...document.querySelectorAll('.softmax svg text')].map(e => e.textContent)")
         assert "grey distribution" in texts and "1.0" in texts and not any(re.fullmatch(r"0\.0{3,}", t) for t in texts)
 
