@@ -47,7 +47,8 @@ def row(label: str, results: list[tuple[float, int, int]]) -> str:
     seconds, past, moved = zip(*results, strict=True)
     return (
         f"| {label} | {min(seconds):.2f} | {statistics.median(seconds):.2f} | {max(seconds):.2f} "
-        f"| {min(past)} to {max(past)} | {sum(m == 0 for m in moved)} / {len(moved)} | {max(moved)} |"
+        f"| {min(past)} to {max(past)} | {sum(m == 0 for m in moved)} / {len(moved)} | {max(moved)} "
+        f"| {' '.join(f'{s:.2f}' for s in seconds)} |"
     )
 
 
@@ -85,9 +86,9 @@ def main() -> None:
     print()
     print(
         "| click | status, fastest (s) | median (s) | slowest (s) | sub-pixels past the picture | "
-        "clicks with the picture frozen | most frames with another picture |"
+        "clicks with the picture frozen | most frames with another picture | each click, in order (s) |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     print("\n".join(table))
 
 
