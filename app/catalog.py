@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -119,11 +120,17 @@ def describe(config: dict) -> str:
 
 
 def _sort_key(entry: ModelEntry):
+    """Data sets in a fixed order; inside one, the best model first, so the app opens on it: unconditional
+    models by their measured test bits/dim, then class-conditional ones (whose bits/dim are given the class,
+    another quantity), models not measured last, ties in the order of ``pixelrnn.MODELS``."""
     datasets = list(DATASET_NAMES)
     models = list(pixelrnn.MODELS)
+    measured = (entry.config.get("metadata") or {}).get("test_bits_per_dim")
     return (
         datasets.index(entry.dataset) if entry.dataset in datasets else len(datasets),
         str(entry.dataset),
+        entry.num_classes > 0,
+        float(measured) if isinstance(measured, (int, float)) else math.inf,
         models.index(entry.config.get("model")) if entry.config.get("model") in models else len(models),
         entry.label,
     )

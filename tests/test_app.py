@@ -693,6 +693,28 @@ def test_hub_actions_fail_clearly_offline(tmp_path):
     assert time.monotonic() - started < 30
 
 
+def test_each_data_set_lists_its_best_model_first_so_the_app_opens_on_it(tmp_path):
+    for name, classes, measured in (
+        ("pixelcnn", 0, 3.1),
+        ("row_lstm", 0, 2.9),
+        ("gated_pixelcnn", 0, None),
+        ("pixelcnn", 10, 2.5),  # given the class: another quantity, listed after the unconditional ones
+    ):
+        model = pixelrnn.build_model(name, image_shape=(1, 8, 8), levels=256, num_classes=classes, **TINY)
+        metadata = {"test_bits_per_dim": measured} if measured is not None else {}
+        model.save_pretrained(tmp_path / f"fashion_mnist-{name}-{classes}", dataset="fashion_mnist", **metadata)
+    cifar = pixelrnn.build_model("pixelcnn", image_shape=(3, 8, 8), levels=256, **TINY)
+    cifar.save_pretrained(tmp_path / "cifar10-pixelcnn", dataset="cifar10", test_bits_per_dim=1.0)
+    entries = discover([tmp_path])[0]
+    assert [(e.dataset, e.kind, e.num_classes) for e in entries] == [
+        ("fashion_mnist", "Row LSTM", 0),
+        ("fashion_mnist", "PixelCNN", 0),
+        ("fashion_mnist", "Gated PixelCNN", 0),
+        ("fashion_mnist", "PixelCNN", 10),
+        ("cifar10", "PixelCNN", 0),
+    ]
+
+
 def test_discovery_reports_empty_and_missing_folders(tmp_path):
     entries, problems = discover([tmp_path, tmp_path / "missing"])
     assert entries == [] and "no model folders" in problems[0] and "no such folder" in problems[1]
