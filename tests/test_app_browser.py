@@ -448,7 +448,9 @@ def test_every_tab(page, shots):
 
 def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path):
     """Pick a test image, see its sizes, download its .prnn file, upload that back and watch it decode to the image."""
-    model = pixelrnn.load(Path(checkpoints) / "fashion_mnist-pixelcnn")  # the tab's first model
+    first = discover([checkpoints])[0][0]  # the tab's first model: the best of Fashion-MNIST
+    assert first.dataset == "fashion_mnist"
+    model = first.model()
     path, caption = gallery_items("fashion_mnist")[2]
     with Image.open(path) as picture:
         picked = to_model_image(picture, model.image_shape, model.levels)
@@ -466,7 +468,7 @@ def test_compress_download_upload_and_decode(page, shots, checkpoints, tmp_path)
         link.click()
     packed = tmp_path / download.value.suggested_filename
     download.value.save_as(packed)
-    assert packed.name == "fashion-mnist-pixelcnn.prnn"
+    assert packed.name == f"{first.file_stem}.prnn"
     assert torch.equal(pixelrnn.decompress(model, packed.read_bytes()), picked)
     sizes = page.inner_text("#compress-sizes")
     assert re.search(rf"pixelrnn \(\.prnn\)\s+{packed.stat().st_size}\s", sizes), sizes
