@@ -100,6 +100,9 @@ def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path
     checkpoints, images, out = tmp_path / "checkpoints", tmp_path / "images", tmp_path / "docs"
     checkpoints.mkdir()
     shipped(checkpoints)
+    # A class-conditional model gets no row: it draws the class asked for, and its figure is class agreement's grid.
+    conditional = pixelrnn.build_model("pixelcnn", image_shape=(1, 8, 8), levels=256, num_classes=3, hidden=4, layers=1)
+    conditional.save_pretrained(checkpoints / "toy-pixelcnn-conditional", dataset="toy")
     (images / "test").mkdir(parents=True)
     for k in range(5):
         Image.fromarray(np.full((16, 16), 60 * k, np.uint8)).save(images / "test" / f"{k}.png")

@@ -3,7 +3,7 @@
     python -m train.figures --checkpoints checkpoints --out docs \
         --test-data cifar10=../shared/data/cifar10-jpeg.tar.gz
 
-For each data set among the checkpoints: ``samples-DATASET.png`` (one row of samples per
+For each data set among the checkpoints' unconditional models: ``samples-DATASET.png`` (one row of samples per
 model) and ``completions-DATASET.png`` (test images with their lower half hidden; the
 first two columns are the original and the occluded image, then one completion per model).
 """
@@ -80,11 +80,15 @@ def _dataset_and_path(item: str) -> tuple[str, str]:
 
 
 def _models_by_dataset(checkpoints: Path) -> dict[str, list]:
-    """The saved models under ``checkpoints``, grouped by data set, in :data:`pixelrnn.MODELS` order."""
+    """The unconditional saved models under ``checkpoints``, grouped by data set, in :data:`pixelrnn.MODELS` order.
+    A class-conditional model draws a class it is asked for: its figure is ``python -m train.class_agreement --grid``,
+    one row per class."""
     if not checkpoints.is_dir():
         raise FileNotFoundError(f"{checkpoints} is not a directory of saved models")
     by_dataset: dict[str, list] = {}
     for directory, model in saved_models(checkpoints):
+        if model.num_classes:
+            continue
         by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
     if not by_dataset:
         raise FileNotFoundError(f"no saved models (folders with a config.json) in {checkpoints}")
