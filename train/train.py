@@ -484,8 +484,12 @@ def main(argv=None) -> int:
             parser.error(str(error))
         previous = signal.signal(signal.SIGTERM, lambda *_: setattr(trainer, "stop_requested", True))
         try:
-            return trainer.run()
+            code = trainer.run()
         finally:
             signal.signal(signal.SIGTERM, previous)
+        # Rank 0 writes the model while the others are done: had they torn down their end of the
+        # process group meanwhile, gloo could abort one of them (seen once in CI, 1 of 2 ranks).
+        world.barrier()
+        return code
     finally:
         world.close()
