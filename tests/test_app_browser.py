@@ -152,9 +152,19 @@ def open_tab(page, name: str) -> None:
     time.sleep(0.5)
 
 
-def set_speed(page, view: str, label: str) -> None:
-    page.locator(f"#{view}-speed").get_by_text(label, exact=True).click()
-    time.sleep(0.3)
+def set_speed(page, view: str, label: str, clicks: int = 3) -> None:
+    """Click the speed ``label`` of ``view`` until its radio is checked (a click can be lost while a frame re-renders
+    the page; the speed's radio circles are hidden, so Playwright's check() cannot click them)."""
+    option = page.locator(f'#{view}-speed [data-testid="{label}-radio-label"]')
+    for _ in range(clicks):
+        option.click()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if option.locator("input").is_checked():
+                time.sleep(0.3)  # the server hears of it
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"the speed of {view} never became {label!r} in {clicks} clicks")
 
 
 def screenshot(page, path: Path, full_page: bool = True) -> None:
