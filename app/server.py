@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from . import picture_cache
 from .errors import configure_logging
 from .live_view import FREEZE_JS
 from .uploads import MAX_UPLOAD_BYTES
@@ -22,6 +23,7 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, sha
     Returns gradio's ``(app, local_url, share_url)``.
     """
     configure_logging()
+    picture_cache.install()
     demo.queue(default_concurrency_limit=CONCURRENCY)
     return demo.launch(
         server_name=host,

@@ -15,18 +15,22 @@ def default_root() -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
+def atomic_write(path: Path, durable: bool = True) -> Iterator[Path]:
     """A temporary path beside ``path`` to write; once the block succeeds, it is flushed to disk and renamed
     to ``path`` in one step, so that other processes (DDP ranks, the app) and killed runs never see a
-    partial file. On an exception the temporary file is removed and ``path`` is left as it was."""
+    partial file. On an exception the temporary file is removed and ``path`` is left as it was.
+
+    ``durable=False`` skips the flush to disk, for files that need only be whole, not survive a crash
+    (a server's cache, written many times a second)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(temp)
-        with open(temp, "rb+") as written:
-            os.fsync(written.fileno())
+        if durable:
+            with open(temp, "rb+") as written:
+                os.fsync(written.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
