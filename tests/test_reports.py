@@ -132,18 +132,43 @@ def test_figures_draw_a_row_per_model_and_a_completion_column_per_model(tmp_path
     assert np.array_equal(first_original[: tile // 2], first_completion[: tile // 2]), "the upper half is kept"
 
 
-@pytest.mark.parametrize("problem", ["bad --test-data", "missing test data", "no checkpoints"])
+def test_figures_of_one_data_set_leave_the_others_alone(tmp_path):
+    checkpoints, out = tmp_path / "checkpoints", tmp_path / "docs"
+    checkpoints.mkdir()
+    shipped(checkpoints)
+    shipped(checkpoints, dataset="other")
+    out.mkdir()
+    (out / "samples-other.png").write_bytes(b"drawn before")
+    images = tmp_path / "images" / "test"
+    images.mkdir(parents=True)
+    for k in range(2):
+        Image.fromarray(np.full((8, 8), 90 * k, np.uint8)).save(images / f"{k}.png")
+    figures.main(
+        ["--checkpoints", str(checkpoints), "--out", str(out), "--test-data", f"toy={images.parent}"]
+        + ["--dataset", "toy", "--samples", "1", "--completions", "2"]
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["completions-toy.png", "samples-other.png", "samples-toy.png"]
+    assert (out / "samples-other.png").read_bytes() == b"drawn before"
+
+
+@pytest.mark.parametrize("problem", ["bad --test-data", "missing test data", "no checkpoints", "unknown --dataset"])
 def test_figures_explain_bad_input_before_sampling(tmp_path, capsys, problem):
     checkpoints = tmp_path / "checkpoints"
     checkpoints.mkdir()
     if problem != "no checkpoints":
         shipped(checkpoints)
     test_data = {"bad --test-data": "toy", "missing test data": f"toy={tmp_path / 'nowhere'}"}.get(problem, "toy=x")
+    only = ["--dataset", "cifar10"] if problem == "unknown --dataset" else []
     with pytest.raises(SystemExit) as stopped:
-        figures.main(["--checkpoints", str(checkpoints), "--out", str(tmp_path / "docs"), "--test-data", test_data])
+        figures.main(["--checkpoints", str(checkpoints), "--out", str(tmp_path / "docs"), "--test-data", test_data, *only])
     assert stopped.value.code == 2
     message = capsys.readouterr().err
-    expected = {"bad --test-data": "DATASET=PATH", "missing test data": "nowhere", "no checkpoints": "no saved models"}[problem]
+    expected = {
+        "bad --test-data": "DATASET=PATH",
+        "missing test data": "nowhere",
+        "no checkpoints": "no saved models",
+        "unknown --dataset": "no unconditional models of cifar10",
+    }[problem]
     assert expected in message and "Traceback" not in message
     assert not (tmp_path / "docs").exists(), "nothing is drawn"
 

@@ -3,7 +3,7 @@
     python -m train.figures --checkpoints checkpoints --out docs \
         --test-data cifar10=../shared/data/cifar10-jpeg.tar.gz
 
-For each data set among the checkpoints' unconditional models: ``samples-DATASET.png`` (one row of samples per
+For each data set among the checkpoints' unconditional models (or each ``--dataset``): ``samples-DATASET.png`` (one row of samples per
 model) and ``completions-DATASET.png`` (test images with their lower half hidden; the
 first two columns are the original and the occluded image, then one completion per model).
 """
@@ -39,12 +39,19 @@ def main(argv=None) -> None:
         metavar="DATASET=PATH",
         help="read DATASET's test images from PATH (a folder or archive) instead of the standard loader",
     )
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="DATASET",
+        help="draw only DATASET's figures (repeatable), e.g. after retraining its models; default: every data set",
+    )
     args = parser.parse_args(argv)
     # Everything that can fail on the user's input (paths, data sets) fails here, with a
     # message, before minutes go into sampling.
     try:
         test_data = dict(_dataset_and_path(item) for item in args.test_data)
-        by_dataset = _models_by_dataset(Path(args.checkpoints))
+        by_dataset = _models_by_dataset(Path(args.checkpoints), args.dataset)
         tests = {
             dataset: _test_images(models, test_data.get(dataset, dataset), args.completions)
             for dataset, models in by_dataset.items()
@@ -79,8 +86,9 @@ def _dataset_and_path(item: str) -> tuple[str, str]:
     return dataset, path
 
 
-def _models_by_dataset(checkpoints: Path) -> dict[str, list]:
-    """The unconditional saved models under ``checkpoints``, grouped by data set, in :data:`pixelrnn.MODELS` order.
+def _models_by_dataset(checkpoints: Path, only: list[str]) -> dict[str, list]:
+    """The unconditional saved models under ``checkpoints``, grouped by data set, in :data:`pixelrnn.MODELS` order;
+    only the data sets in ``only``, if any are named.
     A class-conditional model draws a class it is asked for: its figure is ``python -m train.class_agreement --grid``,
     one row per class."""
     if not checkpoints.is_dir():
@@ -92,7 +100,12 @@ def _models_by_dataset(checkpoints: Path) -> dict[str, list]:
         by_dataset.setdefault(model.metadata.get("dataset", directory.name.split("-")[0]), []).append(model)
     if not by_dataset:
         raise FileNotFoundError(f"no saved models (folders with a config.json) in {checkpoints}")
-    return by_dataset
+    missing = [dataset for dataset in only if dataset not in by_dataset]
+    if missing:
+        raise FileNotFoundError(
+            f"no unconditional models of {', '.join(missing)} in {checkpoints}; its data sets: {', '.join(by_dataset)}"
+        )
+    return {dataset: models for dataset, models in by_dataset.items() if not only or dataset in only}
 
 
 def _test_images(models: list, source: str, count: int) -> torch.Tensor:
